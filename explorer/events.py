@@ -1,0 +1,258 @@
+"""The event stream: every fact the core runner reports, as typed records.
+
+This module is the seam of the project. The runner produces these events; the
+headless reporter, the trace recorder, the Textual app and replay consume them.
+Nothing a face shows may come from anywhere else, so every field a face needs
+lives here. Events are immutable and serialise to one flat JSON object each.
+
+Iteration numbers: 0 is the setup block, 1..N the concurrent iterations, and
+the final reconcile is one more block numbered N+1 (`IterationStarted.kind`
+tells them apart).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Stream = Literal["stdout", "stderr"]
+When = Literal["always", "quiescent", "final"]
+Phase = Literal["start", "live", "quiescent", "final"]
+Classification = Literal["tolerated", "healed", "persistent"]
+BlockKind = Literal["setup", "iteration", "reconcile"]
+Verdict = Literal["clean", "tolerated", "failed"]
+ChangeKind = Literal["added", "modified", "deleted"]
+KillReason = Literal["timeout", "fault", "interrupt"]
+ScheduleAction = Literal["run", "kill", "blocked"]
+
+FAILING_CLASSES: tuple[Classification, ...] = ("healed", "persistent")
+
+
+@dataclass(frozen=True)
+class Break:
+    """One violation of one invariant, in words a person can act on."""
+
+    invariant: str
+    message: str
+    extension: str | None = None
+    classification: Classification | None = None  # None until the iteration is quiescent
+
+    @property
+    def is_failure(self) -> bool:
+        return self.classification in FAILING_CLASSES
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One concurrent child of an iteration: its slot, op label and expanded argv."""
+
+    child: int
+    label: str
+    argv: list[str]
+
+
+@dataclass(frozen=True)
+class InvariantSpec:
+    name: str
+    when: When
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    name: str
+    version: str
+    kind: str
+    type: str
+    bundle_path: str
+    state: str  # "Indexed" or "Tombstoned"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    t: float  # monotonic seconds since the run started
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        out.update(dataclasses.asdict(self))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    scenario: str
+    scenario_path: str | None
+    seed: int
+    iterations: int
+    ops: list[ChildSpec]
+    invariants: list[InvariantSpec]
+    repo_dir: str
+    watched: list[str]
+    profile: str | None = None
+    bugs: list[str] = field(default_factory=list)
+    strategy: str = "os"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IterationStarted(Event):
+    kind: ClassVar[str] = "iteration_started"
+    iteration: int
+    block: BlockKind = "iteration"
+    children: list[ChildSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildStarted(Event):
+    kind: ClassVar[str] = "child_started"
+    iteration: int
+    child: int
+    label: str
+    argv: list[str]
+    pid: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildOutput(Event):
+    kind: ClassVar[str] = "child_output"
+    iteration: int
+    child: int
+    stream: Stream
+    line: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildExited(Event):
+    kind: ClassVar[str] = "child_exited"
+    iteration: int
+    child: int
+    returncode: int | None
+    killed: KillReason | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileChanged(Event):
+    kind: ClassVar[str] = "file_changed"
+    iteration: int
+    changes: list[tuple[ChangeKind, str]]  # (change, path relative to the repo dir)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateSnapshot(Event):
+    kind: ClassVar[str] = "state_snapshot"
+    iteration: int
+    phase: Phase
+    lockfile: str | None  # raw text; None when the file does not exist
+    catalog: list[CatalogRow]
+    files: list[str]  # under the extracted tree, relative to it, sorted
+    archive: str | None = None  # base64 tar.gz of the repo dir, at phase "start" only
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvariantChecked(Event):
+    kind: ClassVar[str] = "invariant_checked"
+    iteration: int
+    invariant: str
+    when: When
+    phase: Phase
+    breaks: list[Break]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointReached(Event):
+    kind: ClassVar[str] = "checkpoint_reached"
+    iteration: int
+    child: int
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleDecision(Event):
+    kind: ClassVar[str] = "schedule_decision"
+    iteration: int
+    step: int
+    parked: list[tuple[int, str]]  # (child, checkpoint) of every child waiting for a turn
+    chosen: int | None
+    action: ScheduleAction
+
+
+@dataclass(frozen=True, kw_only=True)
+class IterationFinished(Event):
+    kind: ClassVar[str] = "iteration_finished"
+    iteration: int
+    duration: float
+    verdict: Verdict
+    breaks: list[Break]  # classified, one per distinct violation in the block
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    iterations: int  # concurrent iterations actually run
+    counts: dict[str, int]  # per classification
+    exit_code: int
+    interrupted: bool = False
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        RunStarted,
+        IterationStarted,
+        ChildStarted,
+        ChildOutput,
+        ChildExited,
+        FileChanged,
+        StateSnapshot,
+        InvariantChecked,
+        CheckpointReached,
+        ScheduleDecision,
+        IterationFinished,
+        RunFinished,
+    )
+}
+
+_NESTED: dict[str, type] = {
+    "ops": ChildSpec,
+    "children": ChildSpec,
+    "invariants": InvariantSpec,
+    "catalog": CatalogRow,
+    "breaks": Break,
+}
+_PAIRS = ("changes", "parked")
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `Event.to_dict()` output; raises ValueError on bad input."""
+    try:
+        cls = EVENT_TYPES[data["kind"]]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not an event: {data!r:.80}") from exc
+    kwargs = {k: v for k, v in data.items() if k != "kind"}
+    for key, nested in _NESTED.items():
+        if key in kwargs:
+            kwargs[key] = [nested(**item) for item in kwargs[key]]
+    for key in _PAIRS:
+        if key in kwargs:
+            kwargs[key] = [tuple(pair) for pair in kwargs[key]]
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"bad {cls.kind} event: {exc}") from exc
+
+
+def event_from_json(line: str) -> Event:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from exc
+    return event_from_dict(data)

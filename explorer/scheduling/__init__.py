@@ -1,0 +1,1 @@
+"""Controlled scheduling of the children at their checkpoints."""
