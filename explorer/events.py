@@ -181,7 +181,7 @@ class ScheduleDecision(Event):
     iteration: int
     step: int
     parked: list[tuple[int, str]]  # (child, checkpoint) of every child waiting for a turn
-    chosen: int | None
+    chosen: int  # the child run, killed, or declared blocked
     action: ScheduleAction
 
 

@@ -8,7 +8,7 @@ never hear from the explorer and the OS interleaves them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from explorer.events import Event
@@ -20,6 +20,7 @@ class SchedulerContext:
     emit: Callable[[Event], None]  # publish an event on the run's stream
     now: Callable[[], float]  # monotonic seconds since run start, for event times
     kill: Callable[[int], None]  # SIGKILL one child's whole process group (kill fault)
+    children: Sequence[int] = ()  # the block's child slots, known before any starts
 
 
 class Scheduler:

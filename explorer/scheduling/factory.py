@@ -1,0 +1,94 @@
+"""Build the run's scheduler factory from the command-line choices."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+
+from explorer.events import ScheduleDecision
+from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerFactory
+from explorer.scheduling.controlled import ControlledScheduler, KillFaults
+from explorer.scheduling.replay import ReplayScheduler
+from explorer.scheduling.strategies import PctStrategy, RandomStrategy, Strategy
+
+STRATEGIES = ("os", "random", "pct")
+FIRST_GUESS_STEPS = 30  # PCT's k before any iteration has been measured
+
+
+class ControlledFactory(SchedulerFactory):
+    """One seeded scheduler per iteration; PCT learns k from the iterations before."""
+
+    def __init__(
+        self,
+        strategy: str,
+        seed: int,
+        *,
+        depth: int = 3,
+        grace: float = 1.0,
+        kill_at: str | None = None,
+        kill_rate: float = 0.0,
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r} (expected one of {STRATEGIES})")
+        self.strategy = strategy
+        self.seed, self.depth, self.grace = seed, depth, grace
+        self.kill_at, self.kill_rate = kill_at, kill_rate
+        self._made: list[ControlledScheduler] = []
+
+    def expected_steps(self) -> int:
+        done = [s.steps for s in self._made if s.steps]
+        return round(sum(done) / len(done)) if done else FIRST_GUESS_STEPS
+
+    def for_block(self, iteration: int) -> Scheduler:
+        rng = random.Random(f"{self.seed}:{iteration}")
+        faults = KillFaults(
+            at=self.kill_at, rate=self.kill_rate, rng=random.Random(f"{self.seed}:{iteration}:kill")
+        )
+        k = self.expected_steps()
+
+        def make(children: Sequence[int]) -> Strategy:
+            if self.strategy == "random":
+                return RandomStrategy(rng)
+            return PctStrategy(rng, children, self.depth, k)
+
+        scheduler = ControlledScheduler(
+            None if self.strategy == "os" else make, grace=self.grace, faults=faults
+        )
+        self._made.append(scheduler)
+        return scheduler
+
+
+class ReplayFactory(SchedulerFactory):
+    """Replays each iteration's recorded decisions; iterations without any run freely."""
+
+    strategy = "replay"
+
+    def __init__(self, schedules: Mapping[int, Sequence[ScheduleDecision]]) -> None:
+        self.schedules = schedules
+        self.made: dict[int, ReplayScheduler] = {}
+
+    def for_block(self, iteration: int) -> Scheduler:
+        decisions = self.schedules.get(iteration)
+        if not decisions:
+            return OsScheduler()
+        self.made[iteration] = ReplayScheduler(decisions)
+        return self.made[iteration]
+
+
+def make_factory(
+    strategy: str,
+    seed: int,
+    *,
+    depth: int = 3,
+    grace: float = 1.0,
+    kill_at: str | None = None,
+    kill_rate: float = 0.0,
+) -> SchedulerFactory:
+    """`os` without kill faults needs no socket at all: the plain factory."""
+    if strategy == "os" and kill_at is None and not kill_rate:
+        return SchedulerFactory()
+    factory = ControlledFactory(
+        strategy, seed, depth=depth, grace=grace, kill_at=kill_at, kill_rate=kill_rate
+    )
+    factory.strategy = strategy
+    return factory

@@ -1,0 +1,75 @@
+"""Follow a recorded schedule exactly, and say where the run stopped matching it.
+
+Before each recorded decision the replayer waits until the same children are
+parked at the same checkpoints as when it was recorded, then makes the same
+decision. A mismatch that does not resolve within `settle` seconds is a
+divergence (the target is not deterministic under this schedule); it is
+reported, and the decision is still made when it can be. After the last
+recorded decision every child runs freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+from explorer.events import ScheduleDecision
+from explorer.scheduling.base import SchedulerContext
+from explorer.scheduling.controlled import ControlledScheduler, Decision
+
+
+class ReplayScheduler(ControlledScheduler):
+    def __init__(self, decisions: Sequence[ScheduleDecision], *, settle: float = 10.0) -> None:
+        super().__init__(None)
+        self.free_running = False
+        self.script = list(decisions)
+        self.settle = settle
+        self.divergences: list[str] = []
+
+    async def start(self, ctx: SchedulerContext) -> None:
+        await super().start(ctx)
+        self._loop_task = asyncio.create_task(self._follow())
+
+    def _parked_now(self) -> set[tuple[int, str]]:
+        return {(p.child, p.name) for p in self.parked()}
+
+    async def _until(self, ready: Callable[[], bool], timeout: float) -> bool:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            self._changed.clear()
+            if ready():
+                return True
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def _follow(self) -> None:
+        for record in self.script:
+            expected = {(child, name) for child, name in record.parked}
+
+            def as_recorded(expected: set[tuple[int, str]] = expected) -> bool:
+                return self._parked_now() == expected
+
+            if not await self._until(as_recorded, self.settle):
+                self.divergences.append(
+                    f"step {record.step}: recorded parked {sorted(expected)}, "
+                    f"found {sorted(self._parked_now())}"
+                )
+            state = self._children.get(record.chosen)
+            if record.action == "blocked":
+                if state is not None and state.status in ("starting", "running"):
+                    state.status = "blocked"
+                self._record(Decision(record.chosen, "blocked"))
+            elif state is not None and state.status == "parked":
+                self._apply(Decision(record.chosen, record.action))
+            else:
+                self.divergences.append(
+                    f"step {record.step}: child {record.chosen} was not parked; "
+                    f"could not {record.action} it"
+                )
+        self.free_running = True
+        for parked in self.parked():
+            self._apply(Decision(parked.child, "run"))

@@ -1,0 +1,68 @@
+"""Which parked child runs next: the choice rules, free of any I/O.
+
+`RandomStrategy` picks uniformly. `PctStrategy` is probabilistic concurrency
+testing (Burckhardt et al., ASPLOS 2010): distinct random priorities, d-1
+priority change points spread over the expected number of steps k, and always
+the highest-priority parked child. For n children it finds any bug of depth d
+with probability at least 1/(n * k^(d-1)) per run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Parked:
+    child: int
+    name: str
+    is_yield: bool
+
+
+class Strategy:
+    name = "strategy"
+
+    def choose(self, eligible: Sequence[Parked], step: int) -> int:
+        raise NotImplementedError
+
+    def note_yield(self, child: int) -> None:
+        """A child reached a spin-wait checkpoint; it must not starve the lock holder."""
+
+
+class RandomStrategy(Strategy):
+    name = "random"
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+
+    def choose(self, eligible: Sequence[Parked], step: int) -> int:
+        return self._rng.choice(sorted(p.child for p in eligible))
+
+
+class PctStrategy(Strategy):
+    name = "pct"
+
+    def __init__(
+        self, rng: random.Random, children: Sequence[int], depth: int, expected_steps: int
+    ) -> None:
+        if depth < 1:
+            raise ValueError("PCT depth must be at least 1")
+        order = list(children)
+        rng.shuffle(order)
+        # Initial priorities are all >= depth, so every change point (priority < depth)
+        # drops a child below all the children that have not been changed yet.
+        self.priorities = {child: depth + rank for rank, child in enumerate(order)}
+        steps = max(expected_steps, depth)
+        points = rng.sample(range(1, steps + 1), depth - 1)
+        self.change_points = {step: depth - 1 - i for i, step in enumerate(sorted(points))}
+
+    def choose(self, eligible: Sequence[Parked], step: int) -> int:
+        chosen = max(eligible, key=lambda p: (self.priorities.get(p.child, 0), -p.child)).child
+        if step in self.change_points:
+            self.priorities[chosen] = self.change_points[step]
+        return chosen
+
+    def note_yield(self, child: int) -> None:
+        self.priorities[child] = min(self.priorities.values()) - 1
