@@ -1,0 +1,177 @@
+"""The recorded blocks of a run and the way to any point inside them.
+
+Live mode records every event here as it arrives (keeping only the tail of a
+very chatty child's output: the trace on disk keeps everything); replay fills
+it from a trace. Either way `view_at(iteration, index)` rebuilds exactly what
+the screen knew at that event, which is what stepping forwards and backwards,
+jumping between breaks and selecting an old iteration all use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from explorer.events import (
+    ChildOutput,
+    Event,
+    InvariantChecked,
+    IterationFinished,
+    IterationStarted,
+    RunFinished,
+    RunStarted,
+    StateSnapshot,
+)
+from explorer.tui.model import NOTE, RunView, StateView
+
+HISTORY_OUTPUT_CAP = 5000  # output events kept per child per block in live mode
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    iteration: int
+    index: int  # event index inside the block; 0 is its IterationStarted
+
+
+@dataclass
+class _Block:
+    events: list[Event] = field(default_factory=list)
+    outputs: dict[int, int] = field(default_factory=dict)  # child -> output events kept
+    dropped: int = 0
+    breaks: list[int] = field(default_factory=list)  # event indices with a real break
+    last_snapshot: StateSnapshot | None = None
+
+
+def is_break(event: Event) -> bool:
+    """A check whose failure is a verdict, not a quiescent invariant still in flux."""
+    if isinstance(event, InvariantChecked):
+        return bool(event.breaks) and not (event.phase == "live" and event.when != "always")
+    return False
+
+
+class History:
+    def __init__(self, output_cap: int | None = HISTORY_OUTPUT_CAP) -> None:
+        self.output_cap = output_cap
+        self.run_started: RunStarted | None = None
+        self.run_finished: RunFinished | None = None
+        self._blocks: dict[int, _Block] = {}
+        self._current: int | None = None
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event], output_cap: int | None = None) -> History:
+        history = cls(output_cap)
+        for event in events:
+            history.record(event)
+        return history
+
+    # --- recording ---------------------------------------------------------
+
+    def record(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.run_started = event
+            return
+        if isinstance(event, RunFinished):
+            self.run_finished = event
+            return
+        if isinstance(event, IterationStarted):
+            self._current = event.iteration
+            self._blocks[event.iteration] = _Block()
+        if self._current is None:
+            return
+        block = self._blocks[self._current]
+        if isinstance(event, ChildOutput) and self.output_cap is not None:
+            kept = block.outputs.get(event.child, 0) + 1
+            block.outputs[event.child] = kept
+            if kept > self.output_cap:
+                self._compact(block, event.child)
+        if isinstance(event, StateSnapshot):
+            block.last_snapshot = event
+        if is_break(event) or (
+            isinstance(event, IterationFinished) and event.breaks and not block.breaks
+        ):
+            block.breaks.append(len(block.events))
+        block.events.append(event)
+
+    def _compact(self, block: _Block, child: int) -> None:
+        """Forget the older half of one child's kept output (amortised O(1) per line)."""
+        drop = self.output_cap // 2 if self.output_cap else 0
+        kept: list[Event] = []
+        removed_before: list[int] = []
+        removed = 0
+        for event in block.events:
+            if removed < drop and isinstance(event, ChildOutput) and event.child == child:
+                removed += 1
+            else:
+                kept.append(event)
+            removed_before.append(removed)
+        block.breaks = [i - removed_before[i] for i in block.breaks]
+        block.events = kept
+        block.outputs[child] -= removed
+        block.dropped += removed
+
+    # --- reading -----------------------------------------------------------
+
+    @property
+    def iterations(self) -> list[int]:
+        return sorted(self._blocks)
+
+    def events(self, iteration: int) -> list[Event]:
+        return self._blocks[iteration].events
+
+    def dropped(self, iteration: int) -> int:
+        return self._blocks[iteration].dropped
+
+    def last_index(self, iteration: int) -> int:
+        return len(self._blocks[iteration].events) - 1
+
+    def end(self) -> Position | None:
+        if not self._blocks:
+            return None
+        last = max(self._blocks)
+        return Position(last, self.last_index(last))
+
+    def break_positions(self) -> list[Position]:
+        return [Position(n, i) for n in sorted(self._blocks) for i in self._blocks[n].breaks]
+
+    def next_break(self, after: Position) -> Position | None:
+        return next((p for p in self.break_positions() if p > after), None)
+
+    def previous_break(self, before: Position) -> Position | None:
+        earlier = [p for p in self.break_positions() if p < before]
+        return earlier[-1] if earlier else None
+
+    def state_before(self, iteration: int) -> StateView:
+        """The state the screen showed when the block began: the last earlier snapshot."""
+        for n in sorted((n for n in self._blocks if n < iteration), reverse=True):
+            snapshot = self._blocks[n].last_snapshot
+            if snapshot is not None:
+                return StateView(snapshot=snapshot)
+        return StateView()
+
+    def view_at(self, position: Position) -> RunView:
+        """The screen's data as of event `position.index` of block `position.iteration`."""
+        view = RunView()
+        if self.run_started is not None:
+            view.apply(self.run_started)
+        for n in sorted(self._blocks):
+            if n >= position.iteration:
+                break
+            for event in self._blocks[n].events:
+                if isinstance(event, IterationStarted | IterationFinished):
+                    view.apply(event)  # the iteration list of what was known before
+        events = self._blocks[position.iteration].events
+        first = events[0]
+        assert isinstance(first, IterationStarted)
+        view.apply(first)
+        block = view.begin_block(first, self.state_before(position.iteration))
+        if dropped := self.dropped(position.iteration):
+            for child in block.children.values():
+                child.add(
+                    f"{NOTE}{dropped} earlier output lines of this block not kept (see the trace)"
+                )
+        for event in events[1 : position.index + 1]:
+            view.apply(event)
+        if position == self.end() and self.run_finished is not None:
+            view.apply(self.run_finished)
+        view.take_changes()
+        return view

@@ -1,0 +1,440 @@
+"""What the screen shows, folded from the event stream — no Textual here.
+
+`RunView.apply(event)` is the only way state enters the app: live events from
+the runner and recorded events from a trace go through the same fold, so
+replay shows exactly what the live screen showed at that event. The widgets
+read this model; they never compute a verdict or run a check themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from explorer.events import (
+    Break,
+    CheckpointReached,
+    ChildExited,
+    ChildOutput,
+    ChildSpec,
+    ChildStarted,
+    Event,
+    FileChanged,
+    InvariantChecked,
+    IterationFinished,
+    IterationStarted,
+    RunFinished,
+    RunStarted,
+    ScheduleDecision,
+    StateSnapshot,
+)
+
+PANE_LINE_CAP = 2000  # lines a pane keeps; the trace keeps everything
+FEED_CAP = 200
+TIMELINE_CAP = 4000
+
+# A pane line is plain text whose first two characters say what it is, so the
+# Log widget can keep plain strings (cheap to append in batches) and a
+# highlighter colours them by prefix.
+OUT, ERR, CHECKPOINT, FILE, EXIT, NOTE = "  ", "! ", "◆ ", "± ", "■ ", "· "
+
+InvariantStatus = Literal["pending", "ok", "in flux", "tolerated", "healed", "broken"]
+ChildStatus = Literal["waiting", "running", "exited", "killed"]
+
+# Worst first: when several breaks of one invariant disagree, the row shows the worst.
+_SEVERITY: dict[str, int] = {
+    "broken": 5,
+    "healed": 4,
+    "tolerated": 3,
+    "in flux": 2,
+    "ok": 1,
+    "pending": 0,
+}
+
+
+def status_of_breaks(breaks: Iterable[Break]) -> InvariantStatus:
+    """The status a set of classified (or not yet classified) breaks earns."""
+    worst: InvariantStatus = "ok"
+    for brk in breaks:
+        status: InvariantStatus
+        if brk.classification == "tolerated":
+            status = "tolerated"
+        elif brk.classification == "healed":
+            status = "healed"
+        else:
+            status = "broken"  # persistent, or not classified yet
+        if _SEVERITY[status] > _SEVERITY[worst]:
+            worst = status
+    return worst
+
+
+@dataclass
+class ChildView:
+    child: int
+    label: str
+    argv: list[str] = field(default_factory=list)
+    pid: int | None = None
+    status: ChildStatus = "waiting"
+    returncode: int | None = None
+    killed: str | None = None
+    last_checkpoint: str | None = None
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=PANE_LINE_CAP))
+    total_lines: int = 0  # ever appended, so a widget can tell how many it has not seen
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        self.total_lines += 1
+
+    def lines_since(self, seen_total: int) -> tuple[bool, list[str]]:
+        """Lines appended after the widget saw `seen_total`; (True, all) if it fell behind."""
+        new = self.total_lines - seen_total
+        if new <= 0:
+            return False, []
+        if new > len(self.lines) or seen_total == 0:
+            return True, list(self.lines)
+        start = len(self.lines) - new
+        return False, [self.lines[i] for i in range(start, len(self.lines))]
+
+    @property
+    def title(self) -> str:
+        parts = [f"#{self.child} {self.label}"]
+        if self.pid is not None:
+            parts.append(f"pid {self.pid}")
+        if self.status == "running":
+            parts.append("running")
+            if self.last_checkpoint:
+                parts.append(f"at {self.last_checkpoint}")
+        elif self.status == "exited":
+            parts.append(f"exit {self.returncode}")
+        elif self.status == "killed":
+            parts.append(f"killed ({self.killed})")
+        else:
+            parts.append("waiting")
+        return " · ".join(parts)
+
+
+@dataclass
+class InvariantView:
+    name: str
+    when: str
+    status: InvariantStatus = "pending"
+    phase: str | None = None
+    breaks: list[Break] = field(default_factory=list)  # of the latest failing check
+
+    @property
+    def message(self) -> str:
+        return self.breaks[0].message if self.breaks else ""
+
+
+@dataclass
+class TimelineEntry:
+    t: float
+    lane: int | None  # a child slot, or None for the files/state lane
+    kind: Literal["start", "checkpoint", "exit", "file", "break", "decision", "snapshot"]
+    text: str
+    index: int  # event index inside the block, for jumping from the timeline
+
+
+@dataclass
+class IterationSummary:
+    iteration: int
+    block: str
+    started_t: float
+    duration: float | None = None
+    verdict: str | None = None  # None while it runs
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.block == "setup":
+            return "setup"
+        if self.block == "reconcile":
+            return "reconcile"
+        return str(self.iteration)
+
+
+@dataclass
+class StateView:
+    snapshot: StateSnapshot | None = None
+    previous_lockfile: str | None = None
+    feed: deque[tuple[float, str, str]] = field(default_factory=lambda: deque(maxlen=FEED_CAP))
+    version: int = 0
+
+    def lockfile_lines(self) -> list[tuple[str, bool]]:
+        """Pretty lockfile lines, each flagged when its entry changed in the last snapshot."""
+        return lockfile_lines(
+            self.snapshot.lockfile if self.snapshot else None, self.previous_lockfile
+        )
+
+
+def _parse(text: str | None) -> dict[str, object] | None:
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def lockfile_lines(text: str | None, previous: str | None) -> list[tuple[str, bool]]:
+    if text is None:
+        return [("(no lockfile)", False)]
+    data = _parse(text)
+    if data is None:
+        return [("lockfile does not parse as JSON:", True)] + [
+            (line, True) for line in text.splitlines() or [""]
+        ]
+    before = _parse(previous) or {}
+    changed = {name for name, entry in data.items() if before.get(name) != entry}
+    out: list[tuple[str, bool]] = [("{", False)]
+    names = sorted(data)
+    for pos, name in enumerate(names):
+        entry_text = json.dumps({name: data[name]}, indent=2, sort_keys=True, ensure_ascii=False)
+        body = entry_text.splitlines()[1:-1]
+        if pos < len(names) - 1:
+            body[-1] += ","
+        out.extend((line, name in changed) for line in body)
+    out.append(("}", False))
+    out.extend((f"  (removed {name})", True) for name in sorted(set(before) - set(data)))
+    return out
+
+
+class BlockView:
+    """One block (setup, iteration or reconcile) as of the last event applied."""
+
+    def __init__(
+        self,
+        iteration: int,
+        block: str,
+        children: list[ChildSpec],
+        invariants: list[tuple[str, str]],
+        state: StateView | None = None,
+        started_t: float = 0.0,
+    ) -> None:
+        self.iteration = iteration
+        self.block = block
+        self.started_t = started_t
+        self.children: dict[int, ChildView] = {
+            spec.child: ChildView(spec.child, spec.label, list(spec.argv)) for spec in children
+        }
+        self.invariants: dict[str, InvariantView] = {
+            name: InvariantView(name, when) for name, when in invariants
+        }
+        self.state = state if state is not None else StateView()
+        self.timeline: list[TimelineEntry] = []
+        self.finished: IterationFinished | None = None
+        self.decisions = 0
+        self.events_applied = 0
+        self.break_messages: list[str] = []
+
+    def child(self, slot: int, label: str = "") -> ChildView:
+        if slot not in self.children:
+            self.children[slot] = ChildView(slot, label or f"child {slot}")
+        return self.children[slot]
+
+    def _mark(self, t: float, lane: int | None, kind: str, text: str) -> None:
+        if len(self.timeline) < TIMELINE_CAP:
+            self.timeline.append(
+                TimelineEntry(t, lane, kind, text, self.events_applied - 1)  # type: ignore[arg-type]
+            )
+
+    def apply(self, event: Event) -> set[str]:
+        """Fold one event of this block; returns the parts of the screen it changed."""
+        self.events_applied += 1
+        if isinstance(event, ChildOutput):
+            view = self.child(event.child)
+            view.add((ERR if event.stream == "stderr" else OUT) + event.line)
+            return {"panes"}
+        if isinstance(event, ChildStarted):
+            view = self.child(event.child, event.label)
+            view.label, view.argv, view.pid, view.status = (
+                event.label,
+                list(event.argv),
+                event.pid,
+                "running",
+            )
+            view.add(NOTE + "$ " + " ".join(event.argv))
+            self._mark(event.t, event.child, "start", f"start pid {event.pid}")
+            return {"panes"}
+        if isinstance(event, CheckpointReached):
+            view = self.child(event.child)
+            view.last_checkpoint = event.name
+            view.add(CHECKPOINT + event.name)
+            self._mark(event.t, event.child, "checkpoint", event.name)
+            return {"panes"}
+        if isinstance(event, ChildExited):
+            view = self.child(event.child)
+            view.returncode = event.returncode
+            view.killed = event.killed
+            view.status = "killed" if event.killed else "exited"
+            text = f"killed ({event.killed})" if event.killed else f"exit {event.returncode}"
+            view.add(EXIT + text)
+            self._mark(event.t, event.child, "exit", text)
+            return {"panes"}
+        if isinstance(event, FileChanged):
+            for change, path in event.changes:
+                self.state.feed.append((event.t, change, path))
+                self._mark(event.t, None, "file", f"{change} {path}")
+            line = FILE + ", ".join(f"{c} {p}" for c, p in event.changes)
+            for view in self.children.values():
+                if view.status == "running":
+                    view.add(line)
+            self.state.version += 1
+            return {"panes", "state"}
+        if isinstance(event, StateSnapshot):
+            if self.state.snapshot is not None:
+                self.state.previous_lockfile = self.state.snapshot.lockfile
+            self.state.snapshot = event
+            self.state.version += 1
+            self._mark(event.t, None, "snapshot", f"snapshot ({event.phase})")
+            return {"state"}
+        if isinstance(event, InvariantChecked):
+            return self._apply_check(event)
+        if isinstance(event, ScheduleDecision):
+            self.decisions += 1
+            if event.chosen is not None and event.action != "run":
+                self._mark(event.t, event.chosen, "decision", f"{event.action} (step {event.step})")
+            return {"header"}
+        if isinstance(event, IterationFinished):
+            self.finished = event
+            by_invariant: dict[str, list[Break]] = {}
+            for brk in event.breaks:
+                by_invariant.setdefault(brk.invariant, []).append(brk)
+            for name, breaks in by_invariant.items():
+                inv = self.invariants.setdefault(name, InvariantView(name, "?"))
+                inv.status = status_of_breaks(breaks)
+                inv.breaks = breaks
+            return {"invariants", "iterations", "header"}
+        return set()
+
+    def _apply_check(self, event: InvariantChecked) -> set[str]:
+        inv = self.invariants.setdefault(
+            event.invariant, InvariantView(event.invariant, event.when)
+        )
+        inv.phase = event.phase
+        if not event.breaks:
+            # A live break of an `always` invariant stays on the row: it really happened.
+            if inv.status in ("pending", "ok", "in flux"):
+                inv.status = "ok"
+            return {"invariants"}
+        if event.phase == "live" and event.when != "always":
+            # Quiescent/final invariants may fail while children still run: not a verdict yet.
+            if inv.status in ("pending", "ok", "in flux"):
+                inv.status = "in flux"
+                inv.breaks = list(event.breaks)
+            return {"invariants"}
+        status = status_of_breaks(event.breaks)
+        inv.breaks = list(event.breaks)
+        inv.status = status
+        self.break_messages.extend(f"{b.invariant}: {b.message}" for b in event.breaks)
+        self._mark(event.t, None, "break", f"{event.invariant}: {event.breaks[0].message}")
+        return {"invariants"}
+
+
+class RunView:
+    """The whole screen's data: run header, iteration list and the shown block."""
+
+    def __init__(self) -> None:
+        self.started: RunStarted | None = None
+        self.finished: RunFinished | None = None
+        self.summaries: dict[int, IterationSummary] = {}
+        self.block: BlockView | None = None
+        self.last_t = 0.0
+        self.changes: set[str] = set()
+
+    @property
+    def invariant_specs(self) -> list[tuple[str, str]]:
+        if self.started is None:
+            return []
+        return [(spec.name, spec.when) for spec in self.started.invariants]
+
+    def take_changes(self) -> set[str]:
+        changes, self.changes = self.changes, set()
+        return changes
+
+    def begin_block(self, event: IterationStarted, state: StateView | None = None) -> BlockView:
+        carried = state
+        if carried is None and self.block is not None:
+            carried = StateView(snapshot=self.block.state.snapshot)
+            carried.feed.extend(self.block.state.feed)
+        self.block = BlockView(
+            event.iteration,
+            event.block,
+            event.children,
+            self.invariant_specs,
+            carried,
+            event.t,
+        )
+        self.block.events_applied = 1
+        return self.block
+
+    def apply(self, event: Event) -> None:
+        self.last_t = max(self.last_t, event.t)
+        if isinstance(event, RunStarted):
+            self.started = event
+            self.changes |= {"header", "invariants"}
+            return
+        if isinstance(event, IterationStarted):
+            self.begin_block(event)
+            self.summaries[event.iteration] = IterationSummary(
+                event.iteration, event.block, event.t
+            )
+            self.changes |= {"block", "header", "iterations", "invariants", "panes", "state"}
+            return
+        if isinstance(event, RunFinished):
+            self.finished = event
+            self.changes |= {"header"}
+            return
+        if self.block is None:
+            return
+        self.changes |= self.block.apply(event)
+        if isinstance(event, IterationFinished):
+            summary = self.summaries.setdefault(
+                event.iteration,
+                IterationSummary(event.iteration, self.block.block, self.block.started_t),
+            )
+            summary.duration, summary.verdict, summary.breaks = (
+                event.duration,
+                event.verdict,
+                list(event.breaks),
+            )
+
+    def apply_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    # --- header figures ---------------------------------------------------
+
+    @property
+    def total_iterations(self) -> int:
+        return self.started.iterations if self.started else 0
+
+    @property
+    def iterations_done(self) -> int:
+        return sum(
+            1 for s in self.summaries.values() if s.block == "iteration" and s.verdict is not None
+        )
+
+    @property
+    def iterations_per_second(self) -> float | None:
+        done = [s for s in self.summaries.values() if s.block == "iteration" and s.duration]
+        if not done:
+            return None
+        first = min(s.started_t for s in done)
+        last = max(s.started_t + (s.duration or 0.0) for s in done)
+        return len(done) / (last - first) if last > first else None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        if self.finished is not None:
+            return dict(self.finished.counts)
+        counts = {"tolerated": 0, "healed": 0, "persistent": 0}
+        for summary in self.summaries.values():
+            for brk in summary.breaks:
+                if brk.classification:
+                    counts[brk.classification] = counts.get(brk.classification, 0) + 1
+        return counts

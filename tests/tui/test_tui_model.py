@@ -1,0 +1,126 @@
+"""The view model folds events into what the screen shows, without Textual."""
+
+from __future__ import annotations
+
+import json
+
+from explorer.events import ChildOutput, InvariantChecked, IterationStarted, StateSnapshot
+from explorer.tui.history import History, Position
+from explorer.tui.model import ERR, RunView, lockfile_lines
+from tests.tui.sample_run import sample_events
+
+
+def _fold_until(predicate):
+    view = RunView()
+    for event in sample_events():
+        view.apply(event)
+        if predicate(event):
+            return view
+    raise AssertionError("no such event")
+
+
+def test_live_lockfile_break_is_broken_and_quiescent_failure_is_in_flux():
+    view = _fold_until(
+        lambda e: (
+            isinstance(e, InvariantChecked)
+            and e.invariant == "catalog_matches_lockfile"
+            and e.iteration == 2
+        )
+    )
+    assert view.block is not None
+    rows = view.block.invariants
+    assert rows["lockfile_parses"].status == "broken"
+    assert "not valid JSON" in rows["lockfile_parses"].message
+    assert rows["catalog_matches_lockfile"].status == "in flux"
+    assert rows["files_match_lockfile"].status == "pending"
+
+
+def test_finished_iterations_classify_their_rows():
+    view = _fold_until(lambda e: e.kind == "iteration_finished" and e.iteration == 3)
+    assert view.block is not None
+    assert view.block.invariants["catalog_matches_lockfile"].status == "tolerated"
+    assert view.block.invariants["lockfile_parses"].status == "ok"
+    assert view.summaries[2].verdict == "failed"
+    assert view.summaries[3].verdict == "tolerated"
+    assert view.counts == {"tolerated": 1, "healed": 0, "persistent": 1}
+
+
+def test_each_block_starts_with_fresh_rows_but_keeps_the_state():
+    view = _fold_until(lambda e: isinstance(e, IterationStarted) and e.iteration == 3)
+    assert view.block is not None
+    assert {row.status for row in view.block.invariants.values()} == {"pending"}
+    assert view.block.state.snapshot is not None  # the last state of iteration 2
+
+
+def test_stderr_is_marked_and_panes_report_what_is_new():
+    view = _fold_until(lambda e: isinstance(e, ChildOutput) and e.stream == "stderr")
+    assert view.block is not None
+    pane = view.block.children[1]
+    assert pane.lines[-1].startswith(ERR)
+    assert "exit" not in pane.title
+    reset, lines = pane.lines_since(pane.total_lines - 1)
+    assert not reset and lines == [pane.lines[-1]]
+    reset, lines = pane.lines_since(0)
+    assert reset and len(lines) == pane.total_lines
+
+
+def test_lockfile_lines_flag_the_changed_entry():
+    before = json.dumps({"a": {"version": "1"}, "b": {"version": "1"}})
+    after = json.dumps({"a": {"version": "1"}, "b": {"version": "2"}, "c": {"version": "1"}})
+    lines = lockfile_lines(after, before)
+    flagged = {line.strip() for line, changed in lines if changed}
+    assert '"version": "2"' in flagged and '"c": {' in flagged
+    assert '"a": {' not in flagged
+    assert json.loads("".join(line for line, _ in lines)) == json.loads(after)
+    gone = lockfile_lines(before, after)
+    assert ("  (removed c)", True) in gone
+    torn = lockfile_lines('{"a": {"vers', None)
+    assert torn[0] == ("lockfile does not parse as JSON:", True)
+
+
+def test_view_at_rebuilds_the_state_at_any_event_both_ways():
+    history = History.from_events(sample_events())
+    assert history.iterations == [0, 1, 2, 3, 4]
+    events = history.events(2)
+    torn_at = next(
+        i for i, e in enumerate(events) if isinstance(e, StateSnapshot) and e.phase == "live"
+    )
+    after = history.view_at(Position(2, torn_at))
+    before = history.view_at(Position(2, torn_at - 1))
+    assert after.block and before.block
+    assert after.block.state.snapshot is events[torn_at]
+    assert before.block.state.snapshot is not events[torn_at]
+    # At the first event of a block the state pane shows where the last block ended.
+    start = history.view_at(Position(2, 0))
+    assert start.block and start.block.state.snapshot is not None
+    assert start.block.state.snapshot.iteration == 1
+    assert set(start.summaries) == {0, 1, 2}
+
+
+def test_breaks_navigate_in_order():
+    history = History.from_events(sample_events())
+    first = history.next_break(Position(0, 0))
+    assert first is not None and first.iteration == 2
+    event = history.events(2)[first.index]
+    assert isinstance(event, InvariantChecked) and event.invariant == "lockfile_parses"
+    second = history.next_break(first)
+    assert second is not None and second.iteration == 2  # the classified quiescent one
+    third = history.next_break(second)
+    assert third is not None and third.iteration == 3
+    assert history.next_break(history.end() or first) is None
+    assert history.previous_break(third) == second
+
+
+def test_live_history_keeps_the_tail_of_a_chatty_child():
+    history = History(output_cap=100)
+    events = sample_events()
+    for event in events[:3]:
+        history.record(event)
+    for i in range(1000):
+        history.record(ChildOutput(t=1.0, iteration=0, child=0, stream="stdout", line=f"l{i}"))
+    kept = [e for e in history.events(0) if isinstance(e, ChildOutput)]
+    assert len(kept) <= 100
+    assert kept[-1].line == "l999"
+    assert history.dropped(0) == 1000 - len(kept)
+    view = history.view_at(Position(0, history.last_index(0)))
+    assert view.block and "not kept" in view.block.children[0].lines[0]
