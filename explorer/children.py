@@ -1,0 +1,131 @@
+"""Running one child: its own process group, output line by line, a hard timeout.
+
+Output is read in chunks and split here rather than with `readline()`, whose
+64 KiB limit would kill the reader on one long line; bytes that are not UTF-8
+are replaced, never fatal. A child past its timeout, or any child when the run
+is interrupted, is killed with its whole process group, so grandchildren go too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from explorer.events import KillReason, Stream
+
+CHUNK = 65536
+READER_GRACE = 5.0  # seconds to drain pipes after the child is gone
+
+
+@dataclass
+class ChildResult:
+    pid: int
+    returncode: int | None
+    killed: KillReason | None
+    lines: list[tuple[Stream, str]] = field(default_factory=list)
+
+
+class ProcessGroups:
+    """Every live child group of a run, so an interrupt can kill them all."""
+
+    def __init__(self) -> None:
+        self._groups: dict[int, KillReason | None] = {}  # pgid -> why it was killed
+
+    def add(self, pgid: int) -> None:
+        self._groups[pgid] = None
+
+    def discard(self, pgid: int) -> KillReason | None:
+        return self._groups.pop(pgid, None)
+
+    def kill(self, pgid: int, reason: KillReason) -> None:
+        if pgid in self._groups and self._groups[pgid] is None:
+            self._groups[pgid] = reason
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+    def kill_all(self, reason: KillReason) -> None:
+        for pgid in list(self._groups):
+            self.kill(pgid, reason)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+
+async def _pump(
+    reader: asyncio.StreamReader, stream: Stream, on_line: Callable[[Stream, str], None]
+) -> None:
+    pending = b""
+    while True:
+        chunk = await reader.read(CHUNK)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            on_line(stream, raw.rstrip(b"\r").decode("utf-8", errors="replace"))
+    if pending:
+        on_line(stream, pending.rstrip(b"\r").decode("utf-8", errors="replace"))
+
+
+async def run_child(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | None,
+    timeout: float,
+    groups: ProcessGroups,
+    on_start: Callable[[int], None] = lambda pid: None,
+    on_line: Callable[[Stream, str], None] = lambda stream, line: None,
+) -> ChildResult:
+    """Run one child to completion (or its timeout); every line goes to `on_line` as it comes."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+    pgid = proc.pid  # start_new_session: the child leads its own group
+    groups.add(pgid)
+    result = ChildResult(pid=proc.pid, returncode=None, killed=None)
+
+    def collect(stream: Stream, line: str) -> None:
+        result.lines.append((stream, line))
+        on_line(stream, line)
+
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps: asyncio.Future[tuple[None, None]] | None = None
+    try:
+        on_start(proc.pid)
+        pumps = reading = asyncio.gather(_pump(proc.stdout, "stdout", collect),
+                                         _pump(proc.stderr, "stderr", collect))
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            groups.kill(pgid, "timeout")
+            await proc.wait()
+        # A grandchild that escaped the group could hold the pipes open forever.
+        try:
+            await asyncio.wait_for(reading, READER_GRACE)
+        except TimeoutError:
+            reading.cancel()
+        result.returncode = proc.returncode
+    finally:
+        if proc.returncode is None:  # cancelled (interrupt): leave nothing behind
+            groups.kill(pgid, "interrupt")
+            with contextlib.suppress(ProcessLookupError):
+                await asyncio.shield(proc.wait())
+            result.returncode = proc.returncode
+        # Whatever the leader did, its group must not outlive it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        result.killed = groups.discard(pgid)
+        if pumps is not None and not pumps.done():
+            pumps.cancel()
+    return result
