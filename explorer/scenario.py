@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import string
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -97,8 +96,12 @@ class Scenario:
                 "work": str(work)}
 
 
+# `{name}` is a placeholder; any other brace (a dict in `python -c` code) is literal.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 def expand(template: str, values: Mapping[str, str]) -> str:
-    return template.format_map(values)
+    return PLACEHOLDER.sub(lambda m: values[m[1]], template)
 
 
 def load_scenario(path: Path | None) -> Scenario:
@@ -167,11 +170,7 @@ class _Parser:
 
     def template(self, value: Any, key: str) -> str:
         text = self.string(value, key)
-        try:
-            fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-        except ValueError as exc:
-            raise self.fail(key, f"a template with balanced braces ({exc})", value) from exc
-        for name in fields:
+        for name in PLACEHOLDER.findall(text):
             if name not in self.placeholders:
                 known = ", ".join("{" + p + "}" for p in sorted(self.placeholders))
                 raise self.fail(key, f"placeholders among {known}", value)

@@ -8,8 +8,12 @@ busy read is retried a few times before giving up on that one snapshot.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import io
 import os
 import sqlite3
+import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,3 +116,22 @@ def read_snapshot(repo: Path, layout: Layout, previous: Snapshot | None = None) 
         catalog=catalog,
         files=list_tree(repo / layout.tree),
     )
+
+
+def archive_dir(root: Path) -> str:
+    """The whole dir as base64 tar.gz (SQLite's -shm left out: it is rebuilt on open)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
+        for path in sorted(root.rglob("*")):
+            if path.name.endswith("-shm"):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                tar.add(path, arcname=path.relative_to(root).as_posix(), recursive=False)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def restore_archive(archive: str, dest: Path) -> None:
+    """Recreate a dir from `archive_dir()` output (dest is created; it should be empty)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(archive)), mode="r:gz") as tar:
+        tar.extractall(dest, filter="data")

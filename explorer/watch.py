@@ -4,6 +4,10 @@ watchfiles' defaults wait 1.6 s for a batch to settle, longer than a whole
 iteration; a 20 ms debounce and a 10 ms step see each phase of a child
 separately. One watcher lives for the whole run (setting up inotify per
 iteration would cost more than the iteration's own file work).
+
+Changes arrive a step or two after they happen, later than the next block
+would start; `flush()` writes a marker beside the repo dir and waits for it to
+come through, so every change made before the call has been delivered.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from explorer.events import ChangeKind
 
 DEBOUNCE_MS = 20
 STEP_MS = 10
+FLUSH_TIMEOUT = 2.0
+MARKER = ".race-explorer-flush"
 IGNORED_SUFFIXES = ("-shm",)  # SQLite's shared-memory index: mapped, not written as a file
 
 _KINDS: dict[Change, ChangeKind] = {
@@ -31,7 +37,11 @@ Batch = list[tuple[ChangeKind, str]]
 
 
 class RepoWatcher:
-    """Calls `on_batch` with each settled batch of changes under the watched paths."""
+    """Calls `on_batch` with each settled batch of changes under the watched paths.
+
+    It watches the repo dir's parent, which must hold nothing busy but the repo
+    dir: the flush marker lives there, outside the system under test.
+    """
 
     def __init__(
         self,
@@ -40,6 +50,9 @@ class RepoWatcher:
         on_batch: Callable[[Batch], Awaitable[None]],
     ) -> None:
         self.repo = repo.resolve()
+        self.marker = self.repo.parent / MARKER
+        self._flushed = asyncio.Event()
+        self._flushes = 0
         self.prefixes = tuple("" if p in (".", "") else p.strip("/") for p in paths)
         self.on_batch = on_batch
         self._stop = asyncio.Event()
@@ -64,17 +77,34 @@ class RepoWatcher:
         await asyncio.sleep(0)
 
     async def _loop(self) -> None:
+        marker = str(self.marker)
         async for changes in awatch(
-            self.repo, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop,
+            self.repo.parent, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop,
             recursive=True, watch_filter=None,
         ):
             batch: Batch = []
+            flushed = False
             for change, path in sorted(changes, key=lambda c: (c[1], c[0])):
+                if path == marker:
+                    flushed = True
+                    continue
                 rel = self._relative(path)
                 if rel is not None:
                     batch.append((_KINDS[change], rel))
             if batch:
                 await self.on_batch(batch)
+            if flushed:
+                self._flushed.set()
+
+    async def flush(self) -> None:
+        """Return once every change made before the call has gone through `on_batch`."""
+        if self._task is None or self._task.done():
+            return
+        self._flushed.clear()
+        self._flushes += 1
+        self.marker.write_text(str(self._flushes))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._flushed.wait(), FLUSH_TIMEOUT)
 
     async def stop(self) -> None:
         self._stop.set()
