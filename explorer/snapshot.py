@@ -1,9 +1,9 @@
 """Reading the three stores of the system under test, without disturbing it.
 
 The explorer reads while children write. Its reads must never make a child
-fail: the catalog is opened read-only (`mode=ro`, so SQLite never writes,
-checkpoints or deletes the WAL on our behalf) with a short busy timeout, and a
-busy read is retried a few times before giving up on that one snapshot.
+fail and never change a file: the catalog is read from a private copy (see
+`read_catalog`), so the explorer takes no SQLite lock and never writes,
+checkpoints or deletes the WAL.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import base64
 import contextlib
 import io
 import os
+import shutil
 import sqlite3
 import tarfile
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from explorer.events import CatalogRow, Phase, StateSnapshot
 
@@ -25,8 +26,7 @@ CATALOG_QUERY = (
     "SELECT name, version, kind, type, bundle_path, state FROM catalog "
     "ORDER BY name, version, kind, type, bundle_path, state"
 )
-BUSY_TIMEOUT_MS = 50
-BUSY_RETRIES = 5
+COPY_RETRIES = 20
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Snapshot:
 
 
 class CatalogBusy(Exception):
-    """The catalog stayed locked through every retry."""
+    """The catalog kept changing under every attempt to copy it."""
 
 
 def read_lockfile(path: Path) -> str | None:
@@ -68,31 +68,57 @@ def read_lockfile(path: Path) -> str | None:
         return None
 
 
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _copy_consistent(db: Path, dest: Path) -> bool:
+    """Copy the database and its WAL; False if either changed while copying."""
+    wal = db.with_name(db.name + "-wal")
+    before = (_stamp(db), _stamp(wal))
+    try:
+        shutil.copyfile(db, dest)
+        if before[1] is not None:
+            shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
+    except FileNotFoundError:
+        return False
+    return (_stamp(db), _stamp(wal)) == before
+
+
 def read_catalog(db: Path) -> tuple[CatalogRow, ...]:
-    """Every catalog row, or () when there is no catalog yet; raises CatalogBusy."""
+    """Every catalog row, or () when there is no catalog yet; raises CatalogBusy.
+
+    The rows are read from a private copy of the database and its WAL. Even a
+    `mode=ro` connection opens the WAL for writing and touches it (a file
+    change the watcher would report, and a lock a child could trip over); a
+    copy takes no lock at all. A copy made while a writer appended is
+    detected (size or mtime moved) and retried; SQLite's WAL checksums make a
+    torn last frame invisible, so a consistent copy is a committed state.
+    """
     if not db.exists():
         return ()
-    uri = f"file:{quote(str(db))}?mode=ro"
-    for attempt in range(BUSY_RETRIES):
-        try:
-            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.OperationalError:
-            return ()  # vanished between exists() and open
+    with tempfile.TemporaryDirectory(prefix="race-explorer-catalog-") as tmp:
+        copy = Path(tmp) / "catalog.db"
+        for attempt in range(COPY_RETRIES):
+            if _copy_consistent(db, copy):
+                break
+            if not db.exists():
+                return ()
+            time.sleep(0.002 * (attempt + 1))  # a writer is mid-commit: let it finish
+        else:
+            raise CatalogBusy(str(db))
+        conn = sqlite3.connect(copy)
         try:
             rows = conn.execute(CATALOG_QUERY).fetchall()
-            return tuple(CatalogRow(*(str(v) for v in row)) for row in rows)
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "no such table" in text:
-                return ()
-            if "locked" not in text and "busy" not in text:
-                raise
-            time.sleep(0.01 * (attempt + 1))  # a writer holds it: back off, never block it
         except sqlite3.DatabaseError:
-            return ()  # a file that is not (yet) a database
+            return ()  # no table yet, or a file that is not (yet) a database
         finally:
             conn.close()
-    raise CatalogBusy(str(db))
+    return tuple(CatalogRow(*(str(v) for v in row)) for row in rows)
 
 
 def list_tree(tree: Path) -> tuple[str, ...]:
@@ -106,7 +132,7 @@ def list_tree(tree: Path) -> tuple[str, ...]:
 
 
 def read_snapshot(repo: Path, layout: Layout, previous: Snapshot | None = None) -> Snapshot:
-    """The stores now; a catalog that stays busy keeps `previous`'s rows."""
+    """The stores now; a catalog that never holds still keeps `previous`'s rows."""
     try:
         catalog = read_catalog(repo / layout.catalog)
     except CatalogBusy:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,15 @@ def default_trace_path(scenario: str, base: Path | None = None) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in scenario)
     return (base or Path.cwd()) / ".race-explorer" / "runs" / f"{stamp}-{safe}.jsonl"
+
+
+def replay_command(trace: Path, iteration: int) -> str:
+    """The exact command that replays one block of a trace (relative to cwd when inside it)."""
+    try:
+        shown = trace.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = trace
+    return f"race-explorer replay {shlex.quote(str(shown))} --iteration {iteration}"
 
 
 class TraceWriter:

@@ -1,0 +1,183 @@
+"""A readable account of a recorded run, for `race-explorer replay --headless`.
+
+Without an iteration: what ran and each block's verdict with its breaks.
+With one: every event of that block in order, timed from the block's start,
+so the interleaving that led to a break can be read line by line.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterable, Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from explorer.events import (
+    Break,
+    CheckpointReached,
+    ChildExited,
+    ChildOutput,
+    ChildStarted,
+    Event,
+    FileChanged,
+    InvariantChecked,
+    IterationFinished,
+    IterationStarted,
+    RunFinished,
+    RunStarted,
+    ScheduleDecision,
+    StateSnapshot,
+)
+from explorer.invariants import parse_lockfile
+from explorer.trace import TraceReader
+
+STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red"}
+
+
+def _out(console: Console, text: Text | str, style: str = "") -> None:
+    item = text if isinstance(text, Text) else Text(text, style=style)
+    console.print(item, soft_wrap=True, markup=False, highlight=False)
+
+
+def _block_name(event: IterationStarted) -> str:
+    return {"setup": "setup (block 0)", "reconcile": f"final reconcile (block {event.iteration})"
+            }.get(event.block, f"iteration {event.iteration}")
+
+
+def _break_lines(breaks: Sequence[Break], indent: str = "    ") -> Iterable[Text]:
+    for brk in breaks:
+        line = Text(indent)
+        line.append(brk.invariant, style="bold")
+        line.append(f" [{brk.classification or 'unclassified'}] ")
+        line.append(brk.message)
+        yield line
+
+
+def describe_snapshot(event: StateSnapshot) -> str:
+    entries = parse_lockfile(event.lockfile)
+    if event.lockfile is None:
+        locked = "no lockfile"
+    elif entries is None:
+        locked = f"lockfile does not parse ({len(event.lockfile)} bytes)"
+    else:
+        locked = "lockfile {" + ", ".join(
+            f"{name}@{entry.get('version') if isinstance(entry, dict) else '?'}"
+            for name, entry in sorted(entries.items())) + "}"
+    indexed = sorted({f"{r.name}@{r.version}" for r in event.catalog if r.state == "Indexed"})
+    return (f"{locked}; catalog indexes {{{', '.join(indexed)}}} "
+            f"({len(event.catalog)} rows); tree has {len(event.files)} file(s)")
+
+
+def summary(reader: TraceReader, console: Console) -> None:
+    header = reader.header
+    _out(console, f"trace {reader.path}", "bold")
+    _out(console, f"  recorded {header.get('started_at')} by race-explorer "
+                  f"{header.get('explorer')}: {shlex.join(header.get('argv') or [])}")
+    labels: dict[int, str] = {}
+    started: IterationStarted | None = None
+    exits: dict[int, str] = {}
+    changes = 0
+    for event in reader.events():
+        if isinstance(event, RunStarted):
+            _out(console, f"  scenario {event.scenario}, seed {event.seed}, {event.iterations} "
+                          f"iterations, strategy {event.strategy}"
+                          + (f", profile {event.profile}" if event.profile else "")
+                          + (f", bugs {','.join(event.bugs)}" if event.bugs else ""))
+            for op in event.ops:
+                _out(console, f"  child {op.child}: {op.label}")
+            _out(console, "  invariants: " + ", ".join(
+                f"{i.name} ({i.when})" for i in event.invariants))
+        elif isinstance(event, IterationStarted):
+            started, exits, changes = event, {}, 0
+            labels = {c.child: c.label for c in event.children}
+        elif isinstance(event, ChildExited):
+            exits[event.child] = (f"killed ({event.killed})" if event.killed
+                                  else f"exit {event.returncode}")
+        elif isinstance(event, FileChanged):
+            changes += len(event.changes)
+        elif isinstance(event, IterationFinished) and started is not None:
+            line = Text(f"{_block_name(started)}: ")
+            line.append(event.verdict, style=STYLES[event.verdict])
+            ops = ", ".join(f"{labels.get(c, c)} {how}" for c, how in sorted(exits.items()))
+            line.append(f" in {event.duration:.2f} s; {changes} file change(s)"
+                        + (f"; {ops}" if ops else ""))
+            _out(console, line)
+            for text in _break_lines(event.breaks):
+                _out(console, text)
+        elif isinstance(event, RunFinished):
+            counts = ", ".join(f"{v} {k}" for k, v in event.counts.items())
+            state = "interrupted" if event.interrupted else f"exit {event.exit_code}"
+            _out(console, f"run finished: {event.iterations} iteration(s), {state}; "
+                          f"breaks: {counts}", "bold")
+    _out(console, f"details of one block: race-explorer replay {shlex.quote(str(reader.path))} "
+                  "--headless --iteration N", "dim")
+
+
+def block_account(reader: TraceReader, iteration: int, console: Console) -> None:
+    events = reader.iteration_events(iteration)
+    start = events[0].t if events else 0.0
+    labels: dict[int, str] = {}
+    for event in events:
+        stamp = f"+{event.t - start:7.3f}s "
+        for text in _describe(event, labels):
+            line = Text(stamp, style="dim")
+            line.append_text(text)
+            _out(console, line)
+            stamp = " " * len(stamp)
+
+
+def _describe(event: Event, labels: dict[int, str]) -> Iterable[Text]:
+    def who(child: int) -> str:
+        return f"[{child} {labels.get(child, '?')}]"
+
+    if isinstance(event, IterationStarted):
+        labels.update({c.child: c.label for c in event.children})
+        yield Text(f"{_block_name(event)} starts with {len(event.children)} child(ren)",
+                   style="bold")
+    elif isinstance(event, ChildStarted):
+        yield Text(f"{who(event.child)} started, pid {event.pid}: {shlex.join(event.argv)}")
+    elif isinstance(event, ChildOutput):
+        mark = "!" if event.stream == "stderr" else "|"
+        yield Text(f"{who(event.child)} {mark} {event.line}",
+                   style="red" if event.stream == "stderr" else "")
+    elif isinstance(event, ChildExited):
+        how = f"killed ({event.killed})" if event.killed else f"exited {event.returncode}"
+        yield Text(f"{who(event.child)} {how}", style="bold" if event.returncode else "")
+    elif isinstance(event, FileChanged):
+        yield Text("files: " + ", ".join(f"{kind} {path}" for kind, path in event.changes),
+                   style="blue")
+    elif isinstance(event, StateSnapshot):
+        yield Text(f"state ({event.phase}): {describe_snapshot(event)}", style="cyan")
+        if event.phase != "live" and event.lockfile is not None:
+            try:
+                pretty = json.dumps(json.loads(event.lockfile), sort_keys=True)
+            except json.JSONDecodeError:
+                pretty = event.lockfile
+            yield Text(f"  lockfile: {pretty[:300]}", style="dim")
+    elif isinstance(event, InvariantChecked):
+        if event.ok:
+            yield Text(f"{event.invariant} ({event.phase}): ok", style="green")
+        else:
+            yield Text(f"{event.invariant} ({event.phase}): broken", style="red")
+            yield from _break_lines(event.breaks, "  ")
+    elif isinstance(event, CheckpointReached):
+        yield Text(f"{who(event.child)} at checkpoint {event.name}", style="magenta")
+    elif isinstance(event, ScheduleDecision):
+        parked = ", ".join(f"{c}@{name}" for c, name in event.parked) or "none"
+        yield Text(f"schedule step {event.step}: {event.action} child {event.chosen} "
+                   f"(parked: {parked})", style="magenta")
+    elif isinstance(event, IterationFinished):
+        yield Text(f"verdict: {event.verdict} after {event.duration:.3f} s",
+                   style=STYLES[event.verdict])
+        yield from _break_lines(event.breaks, "  ")
+    elif isinstance(event, RunFinished):
+        yield Text(f"run finished: exit {event.exit_code}")
+
+
+def render(reader: TraceReader, console: Console, iteration: int | None = None) -> None:
+    if iteration is None:
+        summary(reader, console)
+    else:
+        block_account(reader, iteration, console)

@@ -1,0 +1,250 @@
+"""The headless face: progress, every failing break in full, a summary, an exit code.
+
+A consumer of the event stream like any other. On a terminal it draws a Rich
+progress bar; in CI (no terminal) it prints one plain line per block, which
+logs well. Each failing break is printed with what a person needs to act on
+it: the invariant and its message, the ops with their exit codes, the last
+lines of every child, and the command that replays the iteration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from explorer.events import (
+    Break,
+    ChildExited,
+    ChildOutput,
+    ChildSpec,
+    Event,
+    IterationFinished,
+    IterationStarted,
+    RunFinished,
+    RunStarted,
+    Stream,
+)
+from explorer.junit import JUnitRecorder
+from explorer.runner import RunError, Runner, RunOptions
+from explorer.scenario import Scenario
+from explorer.trace import replay_command
+
+TAIL = 5  # last lines shown per child
+
+STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red",
+          "healed": "red", "persistent": "bold red"}
+
+
+def block_name(iteration: int, kind: str, total: int) -> str:
+    if kind == "setup":
+        return "setup"
+    if kind == "reconcile":
+        return "final reconcile"
+    return f"iteration {iteration}/{total}"
+
+
+def _annotation_escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+@dataclass
+class _Child:
+    spec: ChildSpec
+    tail: deque[tuple[Stream, str]] = field(default_factory=lambda: deque(maxlen=TAIL))
+    returncode: int | None = None
+    killed: str | None = None
+    exited: bool = False
+
+    def status(self) -> str:
+        if self.killed:
+            return f"killed ({self.killed})"
+        if not self.exited:
+            return "still running"
+        return f"exit {self.returncode}"
+
+
+class HeadlessReporter:
+    """Subscribe it to a runner; `exit_code` is set once the run finished."""
+
+    def __init__(self, console: Console, trace_path: Path, *, github: bool = False) -> None:
+        self.console = console
+        self.trace_path = trace_path
+        self.github = github
+        self.exit_code: int | None = None
+        self.total = 0
+        self.scenario = ""
+        self._kind = "iteration"
+        self._children: dict[int, _Child] = {}
+        self._verdicts: dict[str, int] = {"clean": 0, "tolerated": 0, "failed": 0}
+        self._failed_iterations: list[int] = []
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    # -- output helpers ----------------------------------------------------------------------
+
+    def _print(self, *items: Text | Table | str) -> None:
+        target = self._progress.console if self._progress is not None else self.console
+        for item in items:
+            target.print(item, soft_wrap=True, markup=False, highlight=False)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._run_started(event)
+        elif isinstance(event, IterationStarted):
+            self._kind = event.block
+            self._children = {s.child: _Child(s) for s in event.children}
+            if self._progress is not None and self._task is not None:
+                self._progress.update(self._task, description=block_name(
+                    event.iteration, event.block, self.total))
+        elif isinstance(event, ChildOutput):
+            child = self._children.get(event.child)
+            if child is not None:
+                child.tail.append((event.stream, event.line))
+        elif isinstance(event, ChildExited):
+            child = self._children.get(event.child)
+            if child is not None:
+                child.returncode, child.killed, child.exited = (
+                    event.returncode, event.killed, True)
+        elif isinstance(event, IterationFinished):
+            self._iteration_finished(event)
+        elif isinstance(event, RunFinished):
+            self._run_finished(event)
+
+    def _run_started(self, event: RunStarted) -> None:
+        self.total = event.iterations
+        self.scenario = event.scenario
+        extras = []
+        if event.profile:
+            extras.append(f"profile {event.profile}")
+        if event.bugs:
+            extras.append(f"bugs {','.join(event.bugs)}")
+        if event.strategy != "os":
+            extras.append(f"strategy {event.strategy}")
+        self._print(Text(
+            f"race-explorer: scenario {event.scenario}, {event.iterations} iterations of "
+            f"{len(event.ops)} children, seed {event.seed}"
+            + "".join(f", {e}" for e in extras)
+        ))
+        if self.console.is_terminal:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[verdicts]}"), TimeElapsedColumn(),
+                console=self.console, transient=True,
+            )
+            self._task = self._progress.add_task("setup", total=event.iterations,
+                                                 verdicts="")
+            self._progress.start()
+
+    def _iteration_finished(self, event: IterationFinished) -> None:
+        if self._kind == "iteration":
+            self._verdicts[event.verdict] += 1
+        name = block_name(event.iteration, self._kind, self.total)
+        tolerated = sum(1 for b in event.breaks if b.classification == "tolerated")
+        if self._progress is not None and self._task is not None:
+            if self._kind == "iteration":
+                self._progress.advance(self._task)
+            self._progress.update(self._task, verdicts=self._verdict_summary())
+        else:
+            note = f" ({tolerated} tolerated break(s))" if tolerated else ""
+            line = Text(f"{name}: ")
+            line.append(event.verdict, style=STYLES[event.verdict])
+            line.append(f"{note} ({event.duration:.2f} s)")
+            self._print(line)
+        failing = [b for b in event.breaks if b.is_failure]
+        if failing:
+            self._failed_iterations.append(event.iteration)
+            self._report_failure(event.iteration, name, failing)
+
+    def _verdict_summary(self) -> str:
+        v = self._verdicts
+        return f"{v['clean']} clean, {v['tolerated']} tolerated, {v['failed']} failed"
+
+    def _report_failure(self, iteration: int, name: str, failing: list[Break]) -> None:
+        head = Text(f"FAILED {name}", style="bold red")
+        self._print(head)
+        for brk in failing:
+            line = Text("  ")
+            line.append(brk.invariant, style="bold")
+            line.append(f" [{brk.classification}] ", style=STYLES.get(brk.classification or "", ""))
+            line.append(brk.message)
+            self._print(line)
+            if self.github:
+                title = _annotation_escape(f"race-explorer: {brk.invariant} ({brk.classification})")
+                body = _annotation_escape(f"{name}: {brk.message}")
+                self.console.file.write(f"::error title={title}::{body}\n")
+        for child in self._children.values():
+            self._print(Text(f"  child {child.spec.child} {child.spec.label}: {child.status()}",
+                             style="dim" if child.returncode == 0 else ""))
+            for stream, text in child.tail:
+                mark = "!" if stream == "stderr" else "|"
+                self._print(Text(f"      {mark} {text}", style="red" if stream == "stderr" else ""))
+        self._print(Text(f"  replay: {replay_command(self.trace_path, iteration)}", style="cyan"))
+
+    def _run_finished(self, event: RunFinished) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        self.exit_code = event.exit_code
+        table = Table(title=f"race-explorer — {self.scenario}", show_header=False)
+        table.add_column("what")
+        table.add_column("count", justify="right")
+        table.add_row("iterations run", f"{event.iterations}/{self.total}")
+        for verdict, count in self._verdicts.items():
+            table.add_row(f"  {verdict}", str(count), style=STYLES[verdict] if count else "")
+        for cls in ("tolerated", "healed", "persistent"):
+            count = event.counts.get(cls, 0)
+            table.add_row(f"{cls} breaks", str(count), style=STYLES[cls] if count else "")
+        self._print(table)
+        if event.interrupted:
+            self._print(Text("interrupted: children killed, the trace holds everything so far",
+                             style="yellow"))
+        elif event.exit_code:
+            failed = ", ".join(str(i) for i in self._failed_iterations)
+            self._print(Text(f"failed in block(s) {failed}", style="bold red"))
+        else:
+            self._print(Text("no unexplained break", style="green"))
+        self._print(Text(f"trace: {self.trace_path}"))
+
+
+def run_headless(scenario: Scenario, options: RunOptions, junit_path: Path | None = None,
+                 console: Console | None = None) -> int:
+    """Run to the end with the headless face; returns the process exit code."""
+    console = console or Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        runner = Runner(scenario, options)
+    except RunError as exc:
+        err.print(f"race-explorer: {exc}", markup=False, highlight=False)
+        return 2
+    reporter = HeadlessReporter(console, runner.trace_path,
+                                github=os.environ.get("GITHUB_ACTIONS") == "true")
+    runner.subscribe(reporter)
+    junit = JUnitRecorder(runner.trace_path) if junit_path else None
+    if junit is not None:
+        runner.subscribe(junit)
+    try:
+        finished = asyncio.run(runner.run())
+    except RunError as exc:
+        err.print(f"race-explorer: {exc}", markup=False, highlight=False)
+        return 2
+    finally:
+        if junit is not None and junit_path is not None:
+            junit.write(junit_path)
+    return finished.exit_code
