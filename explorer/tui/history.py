@@ -22,7 +22,7 @@ from explorer.events import (
     RunStarted,
     StateSnapshot,
 )
-from explorer.tui.model import NOTE, RunView, StateView
+from explorer.tui.model import NOTE, IterationSummary, RunView, StateView
 
 HISTORY_OUTPUT_CAP = 5000  # output events kept per child per block in live mode
 
@@ -56,6 +56,7 @@ class History:
         self.run_finished: RunFinished | None = None
         self._blocks: dict[int, _Block] = {}
         self._current: int | None = None
+        self._summaries: dict[int, IterationSummary] | None = None
 
     @classmethod
     def from_events(cls, events: Iterable[Event], output_cap: int | None = None) -> History:
@@ -67,6 +68,7 @@ class History:
     # --- recording ---------------------------------------------------------
 
     def record(self, event: Event) -> None:
+        self._summaries = None
         if isinstance(event, RunStarted):
             self.run_started = event
             return
@@ -129,6 +131,20 @@ class History:
             return None
         last = max(self._blocks)
         return Position(last, self.last_index(last))
+
+    def summaries(self) -> dict[int, IterationSummary]:
+        """Every recorded block's number, kind, duration and verdict."""
+        if self._summaries is None:
+            self._summaries = {}
+            for n, block in sorted(self._blocks.items()):
+                first, last = block.events[0], block.events[-1]
+                assert isinstance(first, IterationStarted)
+                summary = IterationSummary(n, first.block, first.t)
+                if isinstance(last, IterationFinished):
+                    summary.duration, summary.verdict = last.duration, last.verdict
+                    summary.breaks = list(last.breaks)
+                self._summaries[n] = summary
+        return self._summaries
 
     def break_positions(self) -> list[Position]:
         return [Position(n, i) for n in sorted(self._blocks) for i in self._blocks[n].breaks]

@@ -99,14 +99,14 @@ class ChildView:
         return False, [self.lines[i] for i in range(start, len(self.lines))]
 
     @property
-    def title(self) -> str:
-        parts = [f"#{self.child} {self.label}"]
-        if self.pid is not None:
-            parts.append(f"pid {self.pid}")
+    def heading(self) -> str:
+        return f"#{self.child} {self.label}"
+
+    @property
+    def state(self) -> str:
+        parts = [f"pid {self.pid}"] if self.pid is not None else []
         if self.status == "running":
-            parts.append("running")
-            if self.last_checkpoint:
-                parts.append(f"at {self.last_checkpoint}")
+            parts.append(f"at {self.last_checkpoint}" if self.last_checkpoint else "running")
         elif self.status == "exited":
             parts.append(f"exit {self.returncode}")
         elif self.status == "killed":
@@ -114,6 +114,10 @@ class ChildView:
         else:
             parts.append("waiting")
         return " · ".join(parts)
+
+    @property
+    def title(self) -> str:
+        return f"{self.heading} · {self.state}"
 
 
 @dataclass
@@ -331,7 +335,7 @@ class BlockView:
         inv.breaks = list(event.breaks)
         inv.status = status
         self.break_messages.extend(f"{b.invariant}: {b.message}" for b in event.breaks)
-        self._mark(event.t, None, "break", f"{event.invariant}: {event.breaks[0].message}")
+        self._mark(event.t, None, "break", f"{status} {event.invariant}: {inv.message}")
         return {"invariants"}
 
 

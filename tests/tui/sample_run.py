@@ -29,6 +29,7 @@ from explorer.events import (
     RunStarted,
     StateSnapshot,
 )
+from explorer.trace import make_header
 
 REPO = "/tmp/race-explorer/run/repo"
 LOCKFILE = "extensions/models/upstream_extensions.json"
@@ -329,14 +330,10 @@ def sample_events() -> list[Event]:
 def write_trace(path: Path, events: list[Event] | None = None) -> Path:
     """The trace format: a header object, then one event a line."""
     events = events if events is not None else sample_events()
-    header = {
-        "format": "race-explorer-trace/1",
-        "explorer_version": "0.1.0",
-        "scenario": SCENARIO,
-        "seed": SEED,
-        "argv": ["race-explorer", "--seed", str(SEED)],
-        "started_at": "2026-01-01T00:00:00+00:00",
-    }
+    header = make_header(
+        scenario=SCENARIO, scenario_path=None, seed=SEED, argv=["race-explorer", "--seed", "7"]
+    )
+    header["started_at"] = "2026-01-01T00:00:00.000+00:00"  # screenshots stay byte-identical
     with path.open("w", encoding="utf-8") as fh:
         fh.write(json.dumps(header) + "\n")
         for event in events:

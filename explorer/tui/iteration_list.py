@@ -1,0 +1,57 @@
+"""The iterations so far: number, duration, verdict colour. Picking one shows it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from explorer.tui.messages import IterationChosen
+from explorer.tui.model import IterationSummary
+
+VERDICT_STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red", None: "cyan"}
+VERDICT_GLYPHS = {"clean": "✓", "tolerated": "≈", "failed": "✗", None: "…"}
+
+
+def summary_prompt(summary: IterationSummary) -> Text:
+    text = Text(no_wrap=True)
+    style = VERDICT_STYLES.get(summary.verdict, "")
+    text.append(f"{VERDICT_GLYPHS.get(summary.verdict, '?')} ", style=style)
+    text.append(f"{summary.label:>9}", style="bold" if summary.block == "iteration" else "dim")
+    duration = f"{summary.duration:6.2f}s" if summary.duration is not None else "   …   "
+    text.append(f" {duration}", style="dim")
+    return text
+
+
+class IterationList(OptionList):
+    def __init__(self) -> None:
+        super().__init__(id="iterations")
+        self.border_title = "Iterations"
+        self._shown: list[tuple[int, str | None, float | None]] = []
+        self._syncing = False
+
+    def show(self, summaries: dict[int, IterationSummary], current: int | None) -> None:
+        wanted = [(s.iteration, s.verdict, s.duration) for _, s in sorted(summaries.items())]
+        if wanted != self._shown:
+            ordered = [s for _, s in sorted(summaries.items())]
+            same = 0
+            while same < min(len(wanted), len(self._shown)) and wanted[same] == self._shown[same]:
+                same += 1
+            if same < len(self._shown):
+                self.clear_options()
+                same = 0
+            self.add_options(
+                Option(summary_prompt(s), id=f"it-{s.iteration}") for s in ordered[same:]
+            )
+            self._shown = wanted
+        if current is not None:
+            index = next((i for i, w in enumerate(wanted) if w[0] == current), None)
+            if index is not None and index != self.highlighted:
+                self._syncing = True
+                self.highlighted = index
+                self._syncing = False
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(IterationChosen(int(event.option.id.removeprefix("it-"))))

@@ -1,0 +1,101 @@
+"""The watched state: lockfile (what changed highlighted), catalog rows, tree, file feed."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static, TabbedContent, TabPane
+
+from explorer.events import StateSnapshot
+from explorer.tui.messages import StateUpdated
+from explorer.tui.model import StateView
+
+
+def lockfile_text(state: StateView) -> Text:
+    text = Text()
+    snap = state.snapshot
+    if snap is not None:
+        text.append(f"as of {snap.t:.3f}s ({snap.phase})\n", style="dim")
+    for line, changed in state.lockfile_lines():
+        if changed:
+            text.append("▌", style="bold yellow")
+            text.append(line + "\n", style="bold yellow")
+        else:
+            text.append(" " + line + "\n")
+    text.rstrip()
+    return text
+
+
+def catalog_table(snap: StateSnapshot | None) -> Table | Text:
+    if snap is None or not snap.catalog:
+        return Text("(no catalog rows)", style="dim")
+    table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
+    for column in ("name", "version", "type", "state"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for row in snap.catalog:
+        style = "dim" if row.state == "Tombstoned" else ""
+        table.add_row(row.name, row.version, row.type, row.state, style=style)
+    return table
+
+
+def files_tree(snap: StateSnapshot | None) -> Tree | Text:
+    if snap is None or not snap.files:
+        return Text("(no pulled extensions)", style="dim")
+    root = Tree("pulled-extensions/", guide_style="dim")
+    nodes: dict[tuple[str, ...], Tree] = {(): root}
+    for path in snap.files:
+        parts = tuple(path.split("/"))
+        for depth in range(1, len(parts) + 1):
+            key = parts[:depth]
+            if key not in nodes:
+                is_dir = depth < len(parts)
+                label = key[-1] + ("/" if is_dir else "")
+                nodes[key] = nodes[key[:-1]].add(label, style="bold" if is_dir else "")
+    return root
+
+
+def feed_text(state: StateView) -> Text:
+    if not state.feed:
+        return Text("(no file changes yet)", style="dim")
+    text = Text()
+    styles = {"added": "green", "modified": "yellow", "deleted": "red"}
+    for t, change, path in reversed(state.feed):
+        text.append(f"{t:8.3f}s ", style="dim")
+        text.append(f"{change:<8} ", style=styles.get(change, ""))
+        text.append(path + "\n")
+    text.rstrip()
+    return text
+
+
+class StatePane(Vertical):
+    def __init__(self) -> None:
+        super().__init__(id="state")
+        self.shown_version = -1
+        self.lockfile_plain = ""
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent():
+            yield from self._tabs()
+
+    def _tabs(self) -> ComposeResult:
+        with TabPane("Lockfile", id="tab-lockfile"), VerticalScroll():
+            yield Static(id="lockfile")
+        with TabPane("Catalog", id="tab-catalog"), VerticalScroll():
+            yield Static(id="catalog")
+        with TabPane("Tree", id="tab-tree"), VerticalScroll():
+            yield Static(id="tree")
+        with TabPane("Changes", id="tab-changes"), VerticalScroll():
+            yield Static(id="feed")
+
+    def on_state_updated(self, message: StateUpdated) -> None:
+        state = message.state
+        self.shown_version = message.version
+        lockfile = lockfile_text(state)
+        self.lockfile_plain = lockfile.plain
+        self.query_one("#lockfile", Static).update(lockfile)
+        self.query_one("#catalog", Static).update(catalog_table(state.snapshot))
+        self.query_one("#tree", Static).update(files_tree(state.snapshot))
+        self.query_one("#feed", Static).update(feed_text(state))
