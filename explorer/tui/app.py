@@ -108,6 +108,7 @@ class ExplorerApp(App[int]):
         history: History | None = None,
         notice: str | None = None,
         source: str = "",
+        start: Position | None = None,
     ) -> None:
         super().__init__()
         self.runner = runner
@@ -115,6 +116,7 @@ class ExplorerApp(App[int]):
         self.history = history if history is not None else History()
         self.notice = notice
         self.source = source
+        self.start = start
         self.view = RunView()  # the live fold; in replay, unused
         self.position: Position | None = None  # None: following the live run
         self.shown = self.view
@@ -163,8 +165,7 @@ class ExplorerApp(App[int]):
             )
             await self._render_view(self.view, None)
         else:
-            end = self.history.end()
-            await self.goto(end)
+            await self.goto(self.start or self.history.end())
 
     # --- the live stream -------------------------------------------------------
 
@@ -210,7 +211,11 @@ class ExplorerApp(App[int]):
         finally:
             await self.flush()
         result = self.run_result
-        how = "was interrupted" if result.interrupted else "finished"
+        if result.interrupted:
+            # q, or a SIGTERM the runner caught: the children are gone, so is the app.
+            self.exit(result.exit_code)
+            return
+        how = "finished"
         self.notify(
             f"The run {how}: exit code {result.exit_code}. Browse the iterations; q quits.",
             title="Run over",
@@ -587,7 +592,7 @@ def run_live(scenario: Scenario, options: RunOptions) -> int:
     return code if code is not None else EXIT_INTERRUPTED
 
 
-def load_replay(trace_path: Path) -> ExplorerApp:
+def load_replay(trace_path: Path, iteration: int | None = None) -> ExplorerApp:
     from explorer.trace import TraceReader
 
     reader = TraceReader(trace_path)
@@ -595,10 +600,13 @@ def load_replay(trace_path: Path) -> ExplorerApp:
     notice = reader.warning
     if reader.warning and history.end() is not None:
         notice = f"{reader.warning}. Showing the last good event."
-    return ExplorerApp(history=history, notice=notice, source=trace_path.name)
+    start = None
+    if iteration is not None and iteration in history.iterations:
+        start = Position(iteration, history.last_index(iteration))
+    return ExplorerApp(history=history, notice=notice, source=trace_path.name, start=start)
 
 
-def run_replay(trace_path: Path) -> int:
-    app = load_replay(Path(trace_path))
+def run_replay(trace_path: Path, iteration: int | None = None) -> int:
+    app = load_replay(Path(trace_path), iteration)
     code = app.run()
     return code if code is not None else 0

@@ -9,6 +9,7 @@ read this model; they never compute a verdict or run a check themselves.
 from __future__ import annotations
 
 import json
+import os
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -218,8 +219,10 @@ class BlockView:
         invariants: list[tuple[str, str]],
         state: StateView | None = None,
         started_t: float = 0.0,
+        repo_dir: str = "",
     ) -> None:
         self.iteration = iteration
+        self.repo_dir = repo_dir
         self.block = block
         self.started_t = started_t
         self.children: dict[int, ChildView] = {
@@ -234,6 +237,15 @@ class BlockView:
         self.decisions = 0
         self.events_applied = 0
         self.break_messages: list[str] = []
+
+    def command_line(self, argv: list[str]) -> str:
+        """argv as a pane shows it: the program's base name, the repo dir as $REPO."""
+        if not argv:
+            return ""
+        words = [os.path.basename(argv[0])] + list(argv[1:])
+        if self.repo_dir:
+            words = [w.replace(self.repo_dir, "$REPO") for w in words]
+        return " ".join(words)
 
     def child(self, slot: int, label: str = "") -> ChildView:
         if slot not in self.children:
@@ -261,7 +273,7 @@ class BlockView:
                 event.pid,
                 "running",
             )
-            view.add(NOTE + "$ " + " ".join(event.argv))
+            view.add(NOTE + "$ " + self.command_line(event.argv))
             self._mark(event.t, event.child, "start", f"start pid {event.pid}")
             return {"panes"}
         if isinstance(event, CheckpointReached):
@@ -372,6 +384,7 @@ class RunView:
             self.invariant_specs,
             carried,
             event.t,
+            self.started.repo_dir if self.started else "",
         )
         self.block.events_applied = 1
         return self.block
