@@ -157,6 +157,11 @@ class Runner:
         return self._trace_path
 
     @property
+    def repo_dir(self) -> Path:
+        """Where the children run (valid once `run()` started)."""
+        return self._repo
+
+    @property
     def interrupted(self) -> bool:
         return self._interrupted
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -34,6 +35,15 @@ _KINDS: dict[Change, ChangeKind] = {
 }
 
 Batch = list[tuple[ChangeKind, str]]
+
+
+def _contents(directory: str) -> list[str]:
+    """Everything under a new directory: inotify cannot watch it before it exists, so
+    whatever was created in it before its watch was added would go unreported."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(directory):
+        found.extend(os.path.join(root, name) for name in dirs + files)
+    return found
 
 
 class RepoWatcher:
@@ -60,7 +70,7 @@ class RepoWatcher:
 
     def _relative(self, path: str) -> str | None:
         try:
-            rel = Path(path).resolve().relative_to(self.repo).as_posix()
+            rel = Path(path).relative_to(self.repo).as_posix()
         except ValueError:
             return None
         if rel.endswith(IGNORED_SUFFIXES):
@@ -82,15 +92,16 @@ class RepoWatcher:
             self.repo.parent, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop,
             recursive=True, watch_filter=None,
         ):
+            flushed = marker in {path for _, path in changes}
+            seen = {(_KINDS[change], path) for change, path in changes if path != marker}
+            for kind, path in list(seen):
+                if kind == "added" and os.path.isdir(path):
+                    seen.update(("added", inner) for inner in _contents(path))
             batch: Batch = []
-            flushed = False
-            for change, path in sorted(changes, key=lambda c: (c[1], c[0])):
-                if path == marker:
-                    flushed = True
-                    continue
+            for kind, path in sorted(seen, key=lambda c: (c[1], c[0])):
                 rel = self._relative(path)
                 if rel is not None:
-                    batch.append((_KINDS[change], rel))
+                    batch.append((kind, rel))
             if batch:
                 await self.on_batch(batch)
             if flushed:

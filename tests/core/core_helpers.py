@@ -1,0 +1,137 @@
+"""Shared helpers of the core tests: scenario files, running, waiting, process checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from watchfiles import watch
+
+from explorer.events import Event, RunFinished
+from explorer.runner import Runner, RunOptions
+from explorer.scenario import load_scenario
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+LIFECYCLE_HEAD = """
+command = ["{python}", "-m", "lifecycle", "--repo-dir", "{repo}"]
+timeout = 60
+
+[env]
+PYTHONPATH = "{fixtures}"
+LIFECYCLE_BUSY_TIMEOUT_MS = "100"
+
+[[services]]
+name = "registry"
+builtin = "lifecycle-registry"
+url_env = "LIFECYCLE_REGISTRY_URL"
+
+[[setup]]
+label = "init"
+args = ["init"]
+
+[reconcile]
+label = "update"
+args = ["extension", "update"]
+"""
+
+PARTIAL_TRANSIENT = """
+[[transients]]
+pattern = 'Install partially applied for (?P<extension>\\S+)'
+invariants = ["catalog_matches_lockfile", "tree_matches_lockfile"]
+"""
+
+
+def toml_str(text: str) -> str:
+    """A TOML literal string (no escapes); the text must not hold a single quote."""
+    assert "'" not in text
+    return f"'''{text}'''" if "\n" in text else f"'{text}'"
+
+
+def python_op(label: str, code: str, *, timeout: float | None = None) -> str:
+    extra = f"\ntimeout = {timeout}" if timeout is not None else ""
+    return (f'[[ops]]\nlabel = "{label}"\nargv = ["{{python}}", "-c", {toml_str(code)}]'
+            f"{extra}\n")
+
+
+def setup_op(label: str, *args: str) -> str:
+    quoted = ", ".join(f'"{a}"' for a in args)
+    return f'[[setup]]\nlabel = "{label}"\nargs = [{quoted}]\n'
+
+
+def write_scenario(directory: Path, name: str, body: str, *, top: str = "") -> Path:
+    path = directory / f"{name}.toml"
+    path.write_text(f'name = "{name}"\n{top}\n{body}', encoding="utf-8")
+    return path
+
+
+async def run_scenario(
+    path: Path | None,
+    tmp_path: Path,
+    *,
+    on_event: Callable[[Event, Runner], None] | None = None,
+    **options: object,
+) -> tuple[RunFinished, list[Event], Runner]:
+    opts = RunOptions(trace_path=tmp_path / "trace.jsonl", **options)  # type: ignore[arg-type]
+    runner = Runner(load_scenario(path), opts)
+    runner.handle_signals = False
+    events: list[Event] = []
+    runner.subscribe(events.append)
+    if on_event is not None:
+        runner.subscribe(lambda event: on_event(event, runner))
+    finished = await runner.run()
+    return finished, events, runner
+
+
+def explorer_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "explorer", *args]
+
+
+def explorer_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).strip(
+        os.pathsep)
+    env.pop("GITHUB_ACTIONS", None)
+    return env
+
+
+def run_explorer(*args: str, cwd: Path, timeout: float = 150,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(explorer_cmd(*args), cwd=cwd, env=env or explorer_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def pid_alive(pid: int) -> bool:
+    """A process that exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X")
+
+
+def wait_for_text(path: Path, needles: Sequence[str], timeout: float = 60) -> str:
+    """Wait (on file events, no polling sleep) until the file holds every needle."""
+    deadline = time.monotonic() + timeout
+
+    def text() -> str:
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    if all(n in text() for n in needles):
+        return text()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in watch(path.parent, rust_timeout=200, yield_on_timeout=True, debounce=50, step=20):
+        current = text()
+        if all(n in current for n in needles):
+            return current
+        if time.monotonic() > deadline:
+            break
+    raise AssertionError(f"{path} never held {needles!r}; it holds {text()[-500:]!r}")

@@ -1,0 +1,121 @@
+"""Scenario loading: the default is the seed's; a bad file names file, key and expectation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from core_helpers import run_explorer
+
+from explorer.scenario import DEFAULT_FIXTURES, ScenarioError, expand, load_scenario
+
+MINIMAL = '[[ops]]\nargv = ["{python}", "-c", "pass"]\n'
+
+
+def load(tmp_path: Path, text: str) -> object:
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_scenario(path)
+
+
+def test_default_scenario_is_the_seeds() -> None:
+    s = load_scenario(None)
+    assert s.iterations == 50 and s.concurrency == 4
+    assert [op.label for op in s.ops] == [
+        "pull @stress/alpha@1.0.0", "pull @stress/beta", "rm @stress/alpha", "update"]
+    assert [c.argv[-1] for c in s.setup] == ["init", "@stress/alpha@1.0.0", "@stress/beta"]
+    assert s.reconcile is not None and s.reconcile.argv[-2:] == ("extension", "update")
+    assert [i.name for i in s.invariants] == [
+        "lockfile_parses", "catalog_matches_lockfile", "tree_matches_lockfile",
+        "no_duplicate_type_error", "no_lock_exhaustion"]
+    assert s.fixtures == DEFAULT_FIXTURES and (s.fixtures / "lifecycle").is_dir()
+    [transient] = s.transients
+    match = transient.pattern.search(
+        "Install partially applied for @stress/beta — files extracted but the catalog write "
+        "failed (database is locked); retry to reconcile")
+    assert match is not None and match["extension"] == "@stress/beta"
+    assert transient.tolerates("catalog_matches_lockfile")
+    assert not transient.tolerates("no_lock_exhaustion")
+
+
+def test_placeholders_expand_and_other_braces_stay() -> None:
+    s = load_scenario(None)
+    values = s.placeholders(sys.executable, Path("/r"), Path("/w"))
+    assert expand(s.ops[0].argv[0], values) == sys.executable
+    assert expand(s.ops[0].argv[4], values) == "/r"
+    assert expand('print({"a": 1}) {repo}', values) == 'print({"a": 1}) /r'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL + "iteration = 3\n", "iteration: unknown key (expected one of"),
+        ("iterations = 3\n" + MINIMAL.replace("argv", "argz"), "ops[0].argz: unknown key"),
+        ('iterations = "many"\n' + MINIMAL, "iterations: expected an integer >= 0, got 'many'"),
+        ("timeout = -1\n" + MINIMAL, "timeout: expected a number >= 0.001, got -1"),
+        ("iterations = 3\n", "ops: expected at least one [[ops]] table"),
+        ('[[ops]]\nargv = "python -c pass"\n', "ops[0].argv: expected a non-empty list of strings"),
+        ('[[ops]]\nargs = ["x"]\n', "ops[0].args: expected a top-level `command` to append to"),
+        ('invariants = ["lockfile_parses", "no_such_check"]\n' + MINIMAL,
+         "invariants[1]: expected a built-in invariant (catalog_matches_lockfile"),
+        ('invariants = ["no_such_module_xyz:check"]\n' + MINIMAL,
+         "invariants[0]: expected an importable module:function plugin"),
+        ('[[ops]]\nargv = ["{pyhton}", "-c", "pass"]\n',
+         "ops[0].argv[0]: expected placeholders among {fixtures}, {python}, {repo}, {work}"),
+        (MINIMAL + "[[transients]]\npattern = '(unclosed'\n",
+         "transients[0].pattern: expected a regular expression"),
+        (MINIMAL + '[[transients]]\npattern = "x"\ninvariants = ["nope"]\n',
+         "transients[0].invariants[0]: expected one of the scenario's invariants"),
+        (MINIMAL + '[[services]]\nname = "reg"\nbuiltin = "nginx"\n',
+         "services[0].builtin: expected one of lifecycle-registry, got 'nginx'"),
+        (MINIMAL + '[layout]\ncatalgo = "x.db"\n', "layout.catalgo: unknown key"),
+        ("iterations = [\n", "not valid TOML"),
+    ],
+)
+def test_bad_scenarios_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load(tmp_path, text)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 's.toml'}: "), message
+    assert expected in message, message
+
+
+def test_service_names_become_placeholders(tmp_path: Path) -> None:
+    s = load(tmp_path, '[[services]]\nname = "api"\ncommand = ["{python}", "-m", "http.server"]\n'
+                       '[[ops]]\nargv = ["{python}", "-c", "pass", "{api}"]\n')
+    assert s.ops[0].argv[-1] == "{api}"  # type: ignore[attr-defined]
+
+
+def test_plugin_invariant_beside_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "my_checks_for_test.py").write_text(
+        "def no_marker(snapshot, outputs):\n"
+        "    return ['marker found'] if 'marker' in snapshot.files else []\n"
+        "no_marker.when = 'always'\n")
+    table = '{check = "my_checks_for_test:no_marker", name = "again", when = "final"}'
+    s = load(tmp_path, 'invariants = ["lockfile_parses", "my_checks_for_test:no_marker", '
+             + table + "]\n" + MINIMAL)
+    invs = s.invariants  # type: ignore[attr-defined]
+    assert [(i.name, i.when) for i in invs] == [
+        ("lockfile_parses", "always"), ("no_marker", "always"), ("again", "final")]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_cli_exits_2_naming_file_and_key_before_anything_starts(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('iterations = 2\ninvariants = ["catalog_matches_lockfile", "typo"]\n' + MINIMAL)
+    trace = tmp_path / "t.jsonl"
+    result = run_explorer("--headless", "--scenario", str(bad), "--trace", str(trace),
+                          cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert f"{bad}: invariants[1]: expected a built-in invariant" in result.stderr
+    assert not trace.exists()  # nothing started
+
+
+def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
+    result = run_explorer("--headless", "--iterations", "-3", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and "--iterations" in result.stderr

@@ -1,0 +1,136 @@
+"""The trace: write -> read gives the same events; truncated and garbled tails read cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from explorer.events import (
+    Break,
+    CatalogRow,
+    ChildExited,
+    ChildOutput,
+    ChildSpec,
+    Event,
+    FileChanged,
+    InvariantChecked,
+    InvariantSpec,
+    IterationFinished,
+    IterationStarted,
+    RunFinished,
+    RunStarted,
+    ScheduleDecision,
+    StateSnapshot,
+)
+from explorer.trace import FORMAT, TraceError, TraceReader, TraceWriter, make_header
+
+SPEC = ChildSpec(0, "pull @stress/beta", ["python", "-m", "lifecycle"])
+
+
+def block(iteration: int, t: float) -> list[Event]:
+    return [
+        IterationStarted(t=t, iteration=iteration, children=[SPEC]),
+        ChildOutput(t=t + 0.1, iteration=iteration, child=0, stream="stderr",
+                    line="ünïcode — and a long line " + "x" * 70000),
+        FileChanged(t=t + 0.2, iteration=iteration, changes=[("added", "a/b.json")]),
+        StateSnapshot(t=t + 0.3, iteration=iteration, phase="quiescent", lockfile='{"a": 1}',
+                      catalog=[CatalogRow("a", "1", "model", "t", "a/b.json", "Indexed")],
+                      files=["a/b.json"]),
+        ScheduleDecision(t=t + 0.35, iteration=iteration, step=1, parked=[(0, "lock.acquired")],
+                         chosen=0, action="run"),
+        ChildExited(t=t + 0.4, iteration=iteration, child=0, returncode=1),
+        InvariantChecked(t=t + 0.5, iteration=iteration, invariant="x", when="quiescent",
+                         phase="quiescent", breaks=[Break("x", "broken", "a", "healed")]),
+        IterationFinished(t=t + 0.6, iteration=iteration, duration=0.6, verdict="failed",
+                          breaks=[Break("x", "broken", "a", "healed")]),
+    ]
+
+
+def sample() -> list[Event]:
+    return [
+        RunStarted(t=0.0, scenario="s", scenario_path=None, seed=7, iterations=2, ops=[SPEC],
+                   invariants=[InvariantSpec("x", "quiescent")], repo_dir="/r", watched=["."]),
+        *block(0, 1.0), *block(1, 2.0), *block(2, 3.0),
+        RunFinished(t=4.0, iterations=2, counts={"healed": 3}, exit_code=1),
+    ]
+
+
+def write(path: Path, events: list[Event]) -> None:
+    header = make_header(scenario="s", scenario_path=None, seed=7, argv=["race-explorer", "-x"])
+    with TraceWriter(path, header) as writer:
+        for event in events:
+            writer(event)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "runs" / "t.jsonl"
+    events = sample()
+    write(path, events)
+    reader = TraceReader(path)
+    assert reader.warning is None
+    assert reader.header["format"] == FORMAT and reader.header["seed"] == 7
+    assert reader.header["argv"] == ["race-explorer", "-x"]
+    assert "started_at" in reader.header and "explorer" in reader.header
+    assert reader.events() == events
+    assert reader.iterations == [0, 1, 2]
+    assert reader.iteration_events(1) == block(1, 2.0)
+    assert reader.iteration_events(2) == block(2, 3.0)  # the run's end is not part of it
+
+
+def test_every_event_is_on_disk_as_soon_as_it_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    header = make_header(scenario="s", scenario_path=None, seed=0)
+    writer = TraceWriter(path, header)
+    writer(sample()[0])
+    assert TraceReader(path).events() == [sample()[0]]  # before close: flushed per event
+    writer.close()
+
+
+@pytest.mark.parametrize(("cut", "lost"), [(1, 1), (15, 1), (200, 2)])
+def test_truncated_tail_reads_up_to_the_last_good_event(
+    tmp_path: Path, cut: int, lost: int
+) -> None:
+    path = tmp_path / "t.jsonl"
+    events = sample()
+    write(path, events)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - cut])
+    reader = TraceReader(path)
+    assert reader.warning is not None and "last good event" in reader.warning
+    got = reader.events()
+    assert got == events[: len(got)]
+    assert len(got) == len(events) - lost  # only the torn events are lost
+    assert reader.iteration_events(2) == block(2, 3.0)[: 8 + 1 - lost]
+
+
+def test_garbled_tail_and_cut_inside_an_iteration(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    events = sample()
+    write(path, events)
+    lines = path.read_bytes().split(b"\n")
+    # Keep the header, run start, block 0 and half of block 1, then garbage lines.
+    kept = lines[: 1 + 1 + 8 + 4]
+    path.write_bytes(b"\n".join(kept) + b"\n\x00\xff{not json\n{\"kind\": \"nope\"}\n")
+    reader = TraceReader(path)
+    assert reader.warning is not None and "2 unreadable line(s)" in reader.warning
+    assert reader.iterations == [0, 1]
+    assert reader.iteration_events(1) == block(1, 2.0)[:4]
+    assert reader.events() == events[: 1 + 8 + 4]
+
+
+def test_not_a_trace(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"kind": "run_started"}\n')
+    with pytest.raises(TraceError, match="not a race-explorer trace"):
+        TraceReader(path)
+    path.write_text("")
+    with pytest.raises(TraceError):
+        TraceReader(path)
+
+
+def test_unknown_iteration_says_what_is_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    write(path, sample())
+    with pytest.raises(KeyError, match=r"recorded: \[0, 1, 2\]"):
+        TraceReader(path).iteration_events(9)
