@@ -1,0 +1,40 @@
+"""The app on the real runner: children, watcher, checks and trace, in a Pilot session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from explorer.control import RunControl
+from explorer.runner import Runner, RunOptions
+from explorer.scenario import load_scenario
+from explorer.trace import TraceReader
+from explorer.tui.app import ExplorerApp
+from tests.tui.conftest import SIZE, wait_until
+
+
+async def test_a_real_run_fills_four_panes_and_stays_open(tmp_path: Path) -> None:
+    control = RunControl()
+    options = RunOptions(iterations=2, trace_path=tmp_path / "run.jsonl", work_dir=tmp_path)
+    runner = Runner(load_scenario(None), options, control=control)
+    app = ExplorerApp(runner=runner, control=control)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.run_result is not None, "the run", timeout=120)
+        await pilot.pause()
+        assert app.run_result is not None and app.run_result.exit_code == 0
+        assert app.is_running
+        # The screen follows the run to its last block, the reconcile; the list has them all.
+        assert sorted(app.view.summaries) == [0, 1, 2, 3]
+        assert all(s.verdict == "clean" for s in app.view.summaries.values())
+        await pilot.press("p")  # back to iteration 2, with its four children
+        await pilot.pause()
+        assert app.position is not None and app.position.iteration == 2
+        shown = [pane for pane in app.panes.values() if pane.display]
+        assert len(shown) == 4
+        assert all(any(line.startswith("■ exit") for line in pane.lines) for pane in shown)
+        rows = app.invariant_panel.rows()
+        assert rows and all(row.has_class("-ok") for row in rows.values())
+        assert '"@stress/' in app.state_pane.lockfile_plain
+        await pilot.press("q")
+    assert app.return_value == 0
+    reader = TraceReader(tmp_path / "run.jsonl")
+    assert reader.warning is None and reader.iterations == [0, 1, 2, 3]
