@@ -18,6 +18,8 @@ from explorer.events import ScheduleDecision
 from explorer.scheduling.base import SchedulerContext
 from explorer.scheduling.controlled import ControlledScheduler, Decision
 
+_MOVING = ("starting", "running")
+
 
 class ReplayScheduler(ControlledScheduler):
     def __init__(self, decisions: Sequence[ScheduleDecision], *, settle: float = 10.0) -> None:
@@ -50,8 +52,15 @@ class ReplayScheduler(ControlledScheduler):
         for record in self.script:
             expected = {(child, name) for child, name in record.parked}
 
-            def as_recorded(expected: set[tuple[int, str]] = expected) -> bool:
-                return self._parked_now() == expected
+            def as_recorded(
+                expected: set[tuple[int, str]] = expected, record: ScheduleDecision = record
+            ) -> bool:
+                # As when recorded: the same children parked at the same checkpoints, and
+                # none running, except the one a `blocked` record gives up waiting for.
+                running = {c for c, s in self._children.items() if s.status in _MOVING}
+                if record.action == "blocked":
+                    return self._parked_now() == expected and record.chosen in running
+                return self._parked_now() == expected and not running
 
             if not await self._until(as_recorded, self.settle):
                 self.divergences.append(

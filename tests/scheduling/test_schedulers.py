@@ -1,0 +1,97 @@
+"""The schedulers against real child processes speaking the checkpoint protocol."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from explorer.scheduling.factory import ControlledFactory, ReplayFactory
+from explorer.scheduling.replay import ReplayScheduler
+
+from .harness import run_block
+
+THREE = [["a", "4"], ["b", "4"], ["c", "4"]]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct"])
+async def test_same_seed_gives_same_schedule(tmp_path: Path, strategy: str) -> None:
+    first = await run_block(ControlledFactory(strategy, seed=7).for_block(1), tmp_path, THREE)
+    second = await run_block(ControlledFactory(strategy, seed=7).for_block(1), tmp_path, THREE)
+    assert len(first.log) == 12
+    assert first.log == second.log
+    assert [(d.chosen, d.action) for d in first.decisions] == [
+        (d.chosen, d.action) for d in second.decisions
+    ]
+
+
+async def test_seeds_explore_different_interleavings(tmp_path: Path) -> None:
+    logs = set()
+    for seed in range(6):
+        block = await run_block(ControlledFactory("random", seed).for_block(1), tmp_path, THREE)
+        logs.add(tuple(block.log))
+    assert len(logs) > 1
+
+
+async def test_one_child_runs_between_checkpoints(tmp_path: Path) -> None:
+    block = await run_block(ControlledFactory("random", 3).for_block(1), tmp_path, THREE)
+    runs = [d for d in block.decisions if d.action == "run"]
+    # serialised: the log, written right after each `go`, is the order of the decisions
+    taken = [f"{'abc'[d.chosen]}:{dict(d.parked)[d.chosen].removeprefix('step-')}" for d in runs]
+    assert block.log == taken
+    assert len(taken) == 12
+
+
+async def test_replay_follows_the_recorded_schedule(tmp_path: Path) -> None:
+    recorded = await run_block(ControlledFactory("pct", seed=11).for_block(1), tmp_path, THREE)
+    for _ in range(3):
+        replayer = ReplayScheduler(recorded.decisions)
+        again = await run_block(replayer, tmp_path, THREE)
+        assert again.log == recorded.log
+        assert replayer.divergences == []
+
+
+async def test_replay_factory_runs_unrecorded_iterations_freely(tmp_path: Path) -> None:
+    factory = ReplayFactory({})
+    block = await run_block(factory.for_block(5), tmp_path, THREE)
+    assert sorted(block.log) == sorted(f"{n}:{i}" for n in "abc" for i in range(1, 5))
+    assert block.decisions == []
+
+
+async def test_kill_at_checkpoint_kills_the_whole_child(tmp_path: Path) -> None:
+    factory = ControlledFactory("random", seed=1, kill_at="step-2")
+    block = await run_block(factory.for_block(1), tmp_path, THREE)
+    kills = [d for d in block.decisions if d.action == "kill"]
+    assert len(kills) == 1
+    victim = "abc"[kills[0].chosen]
+    assert f"{victim}:1" in block.log and f"{victim}:2" not in block.log
+    assert block.returncodes[kills[0].chosen] == -9
+    assert not _alive(block.pids[kills[0].chosen])
+
+
+async def test_spinning_child_never_starves_the_others(tmp_path: Path) -> None:
+    children = [["spinner", "12", "spin"], ["worker", "3"]]
+    for seed in range(3):
+        block = await run_block(ControlledFactory("pct", seed).for_block(1), tmp_path, children)
+        # while the worker has a turn to take, the spinner is never chosen
+        for d in block.decisions:
+            if d.action == "run" and any(c == 1 for c, _ in d.parked):
+                assert d.chosen == 1
+
+
+async def test_child_blocked_outside_checkpoints_does_not_hang(tmp_path: Path) -> None:
+    # a takes the flock at step 1 and keeps it; b blocks on it outside any checkpoint
+    factory = ControlledFactory("random", seed=2, grace=0.3)
+    children = [["a", "3", "flock"], ["b", "3", "flock"]]
+    block = await run_block(factory.for_block(1), tmp_path, children, timeout=60)
+    assert sorted(block.log) == ["a:1", "a:2", "a:3", "b:1", "b:2", "b:3"]
+    assert any(d.action == "blocked" for d in block.decisions)
