@@ -4,6 +4,10 @@ yields at lock retries, and holding a child where its timing matters."""
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import tempfile
+import threading
 
 from lifecycle.checkpoint import CHECKPOINTS, SPIN_CHECKPOINTS, checkpoint
 from lifecycle_harness import EXHAUSTED, Cli, Conductor, assert_agree, finish
@@ -101,3 +105,34 @@ def test_a_waiting_extension_lock_is_reported_as_a_yield(cli: Cli, conductor: Co
     assert finish(second).returncode == 0
     stores = assert_agree(cli.repo)
     assert stores.entries == {}
+
+
+def test_a_child_whose_explorer_hangs_up_runs_on_and_says_so(cli: Cli) -> None:
+    directory = tempfile.mkdtemp(prefix="lc-")
+    path = os.path.join(directory, "s")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen()
+
+    def hang_up() -> None:
+        conn, _ = server.accept()
+        conn.makefile("rb").readline()  # hello
+        conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        done = finish(
+            cli.start(
+                "extension",
+                "pull",
+                "@stress/beta",
+                RACE_EXPLORER_SOCKET=path,
+                RACE_EXPLORER_CHILD="0",
+            )
+        )
+    finally:
+        server.close()
+        shutil.rmtree(directory)
+    assert done.returncode == 0
+    assert "race-explorer checkpoint:" in done.stderr and "running uncontrolled" in done.stderr
+    assert_agree(cli.repo)
