@@ -56,7 +56,7 @@ def replay_command(trace: Path, iteration: int) -> str:
     """The exact command that replays one block of a trace (relative to cwd when inside it)."""
     try:
         shown = trace.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
+    except (ValueError, OSError):  # outside the cwd, or the cwd is gone
         shown = trace
     return f"race-explorer replay {shlex.quote(str(shown))} --iteration {iteration}"
 

@@ -23,6 +23,11 @@ from explorer.scheduling.base import Scheduler, SchedulerContext
 from explorer.scheduling.server import Arrival, CheckpointServer
 from explorer.scheduling.strategies import Parked, Strategy
 
+# Long enough for a step between two checkpoints on a loaded machine, short enough that
+# a child waiting in SQLite's busy handler (1 s in the reference CLI) is declared blocked,
+# and the holder of the lock it waits for runs, well before its timeout.
+DEFAULT_GRACE = 0.3
+
 Status = Literal["starting", "parked", "running", "blocked", "gone"]
 
 
@@ -63,7 +68,7 @@ class ControlledScheduler(Scheduler):
         self,
         make_strategy: Callable[[Sequence[int]], Strategy] | None,
         *,
-        grace: float = 1.0,
+        grace: float = DEFAULT_GRACE,
         start_grace: float = 10.0,
         faults: KillFaults | None = None,
     ) -> None:

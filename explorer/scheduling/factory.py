@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from explorer.events import ScheduleDecision
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerFactory
-from explorer.scheduling.controlled import ControlledScheduler, KillFaults
+from explorer.scheduling.controlled import DEFAULT_GRACE, ControlledScheduler, KillFaults
 from explorer.scheduling.replay import ReplayScheduler
 from explorer.scheduling.strategies import PctStrategy, RandomStrategy, Strategy
 
@@ -24,7 +24,7 @@ class ControlledFactory(SchedulerFactory):
         seed: int,
         *,
         depth: int = 3,
-        grace: float = 1.0,
+        grace: float = DEFAULT_GRACE,
         kill_at: str | None = None,
         kill_rate: float = 0.0,
     ) -> None:
@@ -80,7 +80,7 @@ def make_factory(
     seed: int,
     *,
     depth: int = 3,
-    grace: float = 1.0,
+    grace: float = DEFAULT_GRACE,
     kill_at: str | None = None,
     kill_rate: float = 0.0,
 ) -> SchedulerFactory:

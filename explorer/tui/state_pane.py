@@ -15,7 +15,7 @@ from explorer.tui.model import StateView
 
 
 def lockfile_text(state: StateView) -> Text:
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     snap = state.snapshot
     if snap is not None:
         text.append(f"as of {snap.t:.3f}s ({snap.phase})\n", style="dim")
@@ -89,6 +89,9 @@ class StatePane(Vertical):
             yield Static(id="tree")
         with TabPane("Changes", id="tab-changes"), VerticalScroll():
             yield Static(id="feed")
+
+    def show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{tab}"
 
     def on_state_updated(self, message: StateUpdated) -> None:
         state = message.state
