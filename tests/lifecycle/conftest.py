@@ -5,6 +5,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lifecycle.layout import Layout
+from lifecycle.ops import init
 from lifecycle.registry import RegistryServer, serve_registry
 from lifecycle_harness import Cli, Conductor
 
@@ -18,7 +20,7 @@ def registry() -> Iterator[RegistryServer]:
 @pytest.fixture
 def cli(tmp_path: Path, registry: RegistryServer) -> Cli:
     bound = Cli(tmp_path / "repo", registry.url)
-    bound.ok("init")
+    init(Layout(bound.repo))  # in-process: the CLI's own init is tested on its own
     return bound
 
 

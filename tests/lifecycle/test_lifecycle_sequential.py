@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from lifecycle_harness import Cli, assert_agree, read_stores
 
@@ -12,10 +13,16 @@ BETA = {"@stress/beta/models/beta_model.json"}
 
 
 def test_init_creates_empty_agreeing_stores(cli: Cli) -> None:
-    stores = assert_agree(cli.repo)
+    fresh = Cli(cli.repo.parent / "fresh", cli.registry_url)
+    assert fresh.ok("init").strip() == f"Initialised {fresh.repo}"
+    stores = assert_agree(fresh.repo)
     assert stores.entries == {} and stores.rows == [] and stores.files == set()
-    assert cli.ok("init")  # idempotent
-    assert (cli.repo / ".swamp/locks").is_dir()
+    con = sqlite3.connect(fresh.repo / ".swamp/_extension_catalog.db")
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    con.close()
+    fresh.ok("extension", "pull", "@stress/beta")
+    fresh.ok("init")  # idempotent: keeps what is there
+    assert set(read_stores(fresh.repo).entries) == {"@stress/beta"}
 
 
 def test_ops_on_an_uninitialised_repo_fail_with_a_hint(cli: Cli) -> None:
