@@ -41,7 +41,11 @@ def test_a_pull_killed_anywhere_is_repaired_by_update(
     assert "Dropping orphan row" not in out
     stores = assert_agree(cli.repo)
     assert set(stores.entries) <= {"@stress/alpha", "@stress/beta"}
-    assert list((cli.repo / ".swamp/staging").iterdir()) == []  # the dead pull's leftovers
+    # The dead pull's leftovers (downloads, backups, a half-written temp lockfile) are gone.
+    assert list((cli.repo / ".swamp/staging").iterdir()) == []
+    assert [p.name for p in (cli.repo / "extensions/models").iterdir()] == [
+        "upstream_extensions.json"
+    ]
     # Whatever lock the dead pull held, the next writer is not wedged by it.
     cli.ok("extension", "pull", "@stress/alpha@1.0.0")
     assert assert_agree(cli.repo).entries["@stress/alpha"]["version"] == "1.0.0"
