@@ -1,0 +1,164 @@
+"""Render the README's screenshots of the app from a recorded trace, deterministically.
+
+    python screenshots/make_screenshots.py           # from screenshots/trace.jsonl
+    python screenshots/make_screenshots.py --record  # first record a fresh trace (real run)
+
+The trace is a real run of the default scenario with a seeded bug. Rendering it
+is deterministic (fixed terminal size, no clock on screen, no cursor blink), so
+the SVGs only change when the app or the trace does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "fixtures")]
+
+from explorer.control import RunControl  # noqa: E402
+from explorer.events import Event, RunFinished  # noqa: E402
+from explorer.tui.app import ExplorerApp, load_replay  # noqa: E402
+from explorer.tui.history import History, Position  # noqa: E402
+
+TRACE = HERE / "trace.jsonl"
+SIZE = (150, 44)
+RECORD_ARGS = {
+    "iterations": 4,
+    "seed": 3,
+    "profile": "swamp-w2",
+    "bugs": ["torn-lockfile-write"],
+    "strategy": "random",
+}
+
+
+class TracePlayback:
+    """A stand-in runner for the live screenshot: replays a trace up to a point, then waits."""
+
+    def __init__(self, history: History, stop: Position) -> None:
+        self.history = history
+        self.stop = stop
+        self.consumers: list = []
+        self.done = asyncio.Event()
+        self.interrupted = asyncio.Event()
+
+    def subscribe(self, consumer) -> None:  # type: ignore[no-untyped-def]
+        self.consumers.append(consumer)
+
+    def _emit(self, event: Event) -> None:
+        for consumer in self.consumers:
+            consumer(event)
+
+    async def run(self) -> RunFinished:
+        assert self.history.run_started is not None
+        self._emit(self.history.run_started)
+        for n in self.history.iterations:
+            events = self.history.events(n)
+            if n == self.stop.iteration:
+                events = events[: self.stop.index + 1]
+            for event in events:
+                self._emit(event)
+            if n == self.stop.iteration:
+                break
+        self.done.set()
+        await self.interrupted.wait()
+        return RunFinished(t=0.0, iterations=0, counts={}, exit_code=130, interrupted=True)
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.pause()
+
+
+async def shoot_live(history: History, out: Path) -> None:
+    first_break = history.next_break(Position(0, 0))
+    assert first_break is not None, "the trace has no break to show"
+    n = first_break.iteration
+    stop = Position(n, max(1, first_break.index - 3))
+    runner = TracePlayback(history, stop)
+    app = ExplorerApp(runner=runner, control=RunControl(), source=TRACE.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await runner.done.wait()
+        await app.flush()
+        await _settle(pilot)
+        app.save_screenshot(str(out / "live.svg"))
+        runner.interrupt()
+
+
+async def shoot_replay(trace: Path, out: Path) -> None:
+    app = load_replay(trace)
+    history = app.history
+    first_break = history.next_break(Position(0, 0))
+    assert first_break is not None
+    async with app.run_test(size=SIZE) as pilot:
+        app.find_bar.cursor_blink = False
+        # A break highlighted with its message: the row of the invariant that broke.
+        await app.goto(first_break)
+        event = history.events(first_break.iteration)[first_break.index]
+        invariant = getattr(event, "invariant", "")
+        row = app.invariant_panel.rows().get(invariant)
+        if row is not None:
+            row.focus()
+        await _settle(pilot)
+        app.save_screenshot(str(out / "break.svg"))
+        # Replay stepping: on through the same iteration, the state pane as recorded.
+        for _ in range(6):
+            await pilot.press("full_stop")
+        app.state_pane.show_tab("changes")
+        await _settle(pilot)
+        app.save_screenshot(str(out / "replay.svg"))
+        await app.goto(Position(first_break.iteration, history.last_index(first_break.iteration)))
+        await pilot.press("t")
+        await _settle(pilot)
+        app.save_screenshot(str(out / "timeline.svg"))
+        app.state_pane.show_tab("lockfile")
+        await pilot.press("t", "question_mark")
+        await _settle(pilot)
+        app.save_screenshot(str(out / "help.svg"))
+
+
+def record(trace: Path) -> None:
+    from explorer.runner import Runner, RunOptions
+    from explorer.scenario import load_scenario
+
+    with tempfile.TemporaryDirectory(prefix="race-explorer-shots-") as work:
+        options = RunOptions(trace_path=trace, work_dir=Path(work), **RECORD_ARGS)  # type: ignore[arg-type]
+        asyncio.run(Runner(load_scenario(None), options).run())
+    # The repo archives (for shrinking) are not shown on screen; keep the file small.
+    lines = trace.read_text(encoding="utf-8").splitlines()
+    slim = [lines[0]]
+    for line in lines[1:]:
+        data = json.loads(line)
+        if data.get("archive"):
+            data["archive"] = None
+            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        slim.append(line)
+    trace.write_text("\n".join(slim) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help="record a fresh trace first")
+    parser.add_argument("--trace", type=Path, default=TRACE)
+    parser.add_argument("--out", type=Path, default=HERE)
+    args = parser.parse_args()
+    if args.record or not args.trace.exists():
+        record(args.trace)
+    history = load_replay(args.trace).history
+    asyncio.run(shoot_live(history, args.out))
+    asyncio.run(shoot_replay(args.trace, args.out))
+    for name in ("live", "break", "replay", "timeline", "help"):
+        print(args.out / f"{name}.svg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
