@@ -51,14 +51,28 @@ def test_pull_without_version_takes_the_latest(cli: Cli) -> None:
     assert read_stores(cli.repo).entries["@stress/alpha"]["version"] == "2.0.0"
 
 
-def test_pulling_the_installed_version_again_is_a_no_op_unless_forced(cli: Cli) -> None:
+def test_pulling_an_installed_version_again_reinstalls_it(cli: Cli) -> None:
     cli.ok("extension", "pull", "@stress/beta")
-    pulled_at = read_stores(cli.repo).entries["@stress/beta"]
-    assert "already installed" in cli.ok("extension", "pull", "@stress/beta@1.0.0")
-    assert read_stores(cli.repo).entries["@stress/beta"] == pulled_at
-    assert "Pulled" in cli.ok("extension", "pull", "@stress/beta", "--force")
+    beta = cli.repo / ".swamp/pulled-extensions/@stress/beta/models/beta_model.json"
+    beta.write_text("{}")  # damaged on disk
+    assert "Pulled @stress/beta@1.0.0" in cli.ok("extension", "pull", "@stress/beta@1.0.0")
+    assert json.loads(beta.read_text())["type"] == "@stress/beta-model"
     stores = assert_agree(cli.repo)
-    assert [r for r in stores.rows if r[0] == "@stress/beta"][0][5] == "Indexed"
+    assert [r[5] for r in stores.rows] == ["Indexed"]  # replaced, not duplicated
+
+
+def test_a_changed_checksum_for_a_locked_version_needs_force(cli: Cli) -> None:
+    cli.ok("extension", "pull", "@stress/beta")
+    lockfile = cli.repo / "extensions/models/upstream_extensions.json"
+    entries = json.loads(lockfile.read_text())
+    real = entries["@stress/beta"]["checksum"]
+    entries["@stress/beta"]["checksum"] = "f" * 64  # as if locked before a republish
+    lockfile.write_text(json.dumps(entries))
+    err = cli.fails("extension", "pull", "@stress/beta")
+    assert "changed in the registry since it was locked" in err
+    assert read_stores(cli.repo).entries["@stress/beta"]["checksum"] == "f" * 64
+    cli.ok("extension", "pull", "@stress/beta", "--force")
+    assert assert_agree(cli.repo).entries["@stress/beta"]["checksum"] == real
 
 
 def test_update_upgrades_and_tombstones_the_old_version(cli: Cli) -> None:
