@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 
 import explorer
-from explorer.runner import RunOptions
+from explorer.runner import RunError, RunOptions, make_scheduler_factory
 from explorer.scenario import ScenarioError, load_scenario
 from explorer.trace import TraceError, TraceReader
 
@@ -94,6 +94,10 @@ def cli(
         seed=seed, iterations=iterations, profile=profile, bugs=bugs, trace_path=trace_path,
         work_dir=work_dir, strategy=strategy, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
     )
+    try:
+        make_scheduler_factory(options)  # an unknown strategy is a usage error, before any UI
+    except RunError as exc:
+        _fail(str(exc))
     try:
         if headless:
             from explorer.headless import run_headless

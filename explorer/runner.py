@@ -198,8 +198,8 @@ class Runner:
             self._body = asyncio.create_task(self._blocks(), name="runner-blocks")
             try:
                 await self._body
-            except (_Interrupted, asyncio.CancelledError):
-                if not self._interrupted:
+            except (_Interrupted, asyncio.CancelledError, RunError):
+                if not self._interrupted:  # a killed service fails to start: still Ctrl-C
                     raise
             code = 130 if self._interrupted else (1 if self._failed else 0)
             finished = RunFinished(t=self.now(), iterations=self._completed,
@@ -266,6 +266,8 @@ class Runner:
     # -- the run ---------------------------------------------------------------------------
 
     async def _blocks(self) -> None:
+        if self._interrupted:
+            raise _Interrupted  # interrupted before the run even started
         self._values = self.scenario.placeholders(sys.executable, self._repo, self._work)
         async with contextlib.AsyncExitStack() as stack:
             for service in self.scenario.services:
@@ -345,6 +347,8 @@ class Runner:
         block = await self._open(0, "setup", list(self.scenario.setup))
         failure: Break | None = None
         for spec, command in zip(block.specs, self.scenario.setup, strict=True):
+            if self._interrupted:
+                raise _Interrupted
             result = await self._run_one(block, spec, OsScheduler(), command)
             if self._interrupted:
                 raise _Interrupted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from core_helpers import pid_alive, python_op, run_scenario, write_scenario
 
 from explorer.events import (
@@ -20,7 +21,7 @@ from explorer.events import (
     RunStarted,
     StateSnapshot,
 )
-from explorer.runner import Runner
+from explorer.runner import RunError, Runner
 from explorer.trace import TraceReader
 
 LOCKFILE = "extensions/models/upstream_extensions.json"
@@ -157,3 +158,35 @@ async def test_stopping_through_run_control_skips_the_rest(tmp_path: Path) -> No
     finished, events, _ = await run_scenario(path, tmp_path, on_event=stop_after_two)
     assert finished.iterations == 2 and not finished.interrupted
     assert [s.iteration for s in of(events, IterationStarted)] == [0, 1, 2]
+
+
+async def test_concurrency_limits_children_running_at_once(tmp_path: Path) -> None:
+    body = python_op("first", "pass") + python_op("second", "pass")
+    path = write_scenario(tmp_path, "serial", body, top="iterations = 1\nconcurrency = 1")
+    _, events, _ = await run_scenario(path, tmp_path)
+    order = [(type(e).__name__, e.child) for e in events
+             if isinstance(e, ChildStarted | ChildExited) and e.iteration == 1]
+    assert order == [("ChildStarted", 0), ("ChildExited", 0),
+                     ("ChildStarted", 1), ("ChildExited", 1)]
+
+
+async def test_failing_setup_step_stops_the_run(tmp_path: Path) -> None:
+    body = (setup_python('import sys; print("no repo for you", file=sys.stderr); sys.exit(3)')
+            + setup_python("pass") + python_op("never", "pass"))
+    path = write_scenario(tmp_path, "nosetup", body, top="iterations = 3")
+    finished, events, _ = await run_scenario(path, tmp_path)
+    assert finished.exit_code == 1 and finished.iterations == 0
+    [setup] = of(events, IterationFinished)
+    [brk] = setup.breaks
+    assert (brk.invariant, brk.classification) == ("setup_succeeded", "persistent")
+    assert brk.message == "setup step 0 (make lockfile) exited 3: no repo for you"
+    assert [e.child for e in of(events, ChildStarted)] == [0]  # step 1 never ran
+
+
+async def test_a_service_that_prints_no_url_is_a_run_error(tmp_path: Path) -> None:
+    body = ('[[services]]\nname = "api"\n'
+            'command = ["{python}", "-c", "import sys; print(\\"boom\\", file=sys.stderr)"]\n'
+            + python_op("x", "pass"))
+    path = write_scenario(tmp_path, "noservice", body, top="iterations = 1")
+    with pytest.raises(RunError, match=r"service api .* exited within 20 s: boom"):
+        await run_scenario(path, tmp_path)

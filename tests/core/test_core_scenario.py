@@ -119,3 +119,9 @@ def test_cli_exits_2_naming_file_and_key_before_anything_starts(tmp_path: Path) 
 def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     result = run_explorer("--headless", "--iterations", "-3", cwd=tmp_path, timeout=60)
     assert result.returncode == 2 and "--iterations" in result.stderr
+
+
+def test_unknown_strategy_exits_2_before_anything_starts(tmp_path: Path) -> None:
+    result = run_explorer("--headless", "--strategy", "bogus", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and "unknown strategy 'bogus'" in result.stderr
+    assert not (tmp_path / ".race-explorer").exists()
