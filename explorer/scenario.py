@@ -3,6 +3,17 @@
 A scenario is validated completely before anything starts: a typo must not
 cost a 50-iteration run. Every error names the file, the key and what was
 expected, so `ScenarioError`'s message is all a person needs.
+
+Keys (see default_scenario.toml for a whole one):
+  name, description, iterations (50), concurrency (all ops), timeout (30 s a child),
+  fixtures (dir; default: the checkout's fixtures/), command (argv prefix for `args`),
+  env {NAME = template}, watch [paths in the repo dir], invariants [names,
+  "module:function", or {check, name, when}], layout {lockfile, catalog, tree};
+  [[services]] name, builtin = "lifecycle-registry" | command = [...], env, url_env;
+  [[setup]] / [[ops]] / [reconcile]: label, argv = [...] | args = [...], timeout;
+  [[transients]] pattern (group `extension`), invariants [names it tolerates].
+Templates take {python} (sys.executable), {repo}, {fixtures}, {work} and one
+placeholder per service (its URL); other braces are literal.
 """
 
 from __future__ import annotations
