@@ -4,8 +4,9 @@ Before each recorded decision the replayer waits until the same children are
 parked at the same checkpoints as when it was recorded, then makes the same
 decision. A mismatch that does not resolve within `settle` seconds is a
 divergence (the target is not deterministic under this schedule); it is
-reported, and the decision is still made when it can be. After the last
-recorded decision every child runs freely.
+reported, and from then on the replayer only waits for no child to be
+running before each decision, taking the recorded ones it still can. After the
+last recorded decision every child runs freely.
 """
 
 from __future__ import annotations
@@ -49,32 +50,39 @@ class ReplayScheduler(ControlledScheduler):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def _follow(self) -> None:
+        diverged = False
         for record in self.script:
             expected = {(child, name) for child, name in record.parked}
 
-            def as_recorded(
-                expected: set[tuple[int, str]] = expected, record: ScheduleDecision = record
+            def ready(
+                expected: set[tuple[int, str]] = expected,
+                record: ScheduleDecision = record,
+                loose: bool = diverged,
             ) -> bool:
                 # As when recorded: the same children parked at the same checkpoints, and
                 # none running, except the one a `blocked` record gives up waiting for.
+                # Once diverged, only the last part still matters.
                 running = {c for c, s in self._children.items() if s.status in _MOVING}
+                same = loose or self._parked_now() == expected
                 if record.action == "blocked":
-                    return self._parked_now() == expected and record.chosen in running
-                return self._parked_now() == expected and not running
+                    return same and record.chosen in running
+                return same and not running
 
-            if not await self._until(as_recorded, self.settle):
+            if not await self._until(ready, self.settle) and not diverged:
+                diverged = True
                 self.divergences.append(
                     f"step {record.step}: recorded parked {sorted(expected)}, "
                     f"found {sorted(self._parked_now())}"
                 )
             state = self._children.get(record.chosen)
             if record.action == "blocked":
-                if state is not None and state.status in ("starting", "running"):
+                if state is not None and state.status in _MOVING:
                     state.status = "blocked"
                 self._record(Decision(record.chosen, "blocked"))
             elif state is not None and state.status == "parked":
                 self._apply(Decision(record.chosen, record.action))
-            else:
+            elif not diverged:
+                diverged = True
                 self.divergences.append(
                     f"step {record.step}: child {record.chosen} was not parked; "
                     f"could not {record.action} it"
