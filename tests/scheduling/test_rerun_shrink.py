@@ -1,0 +1,85 @@
+"""Rerun and shrink of a recorded failing iteration, on the reference CLI.
+
+The failure is made deterministic with a kill fault: with `rm-files-first`, an
+rm killed at its catalog phase has already deleted the files the catalog and
+lockfile still list, whatever the other children did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from explorer.events import ScheduleDecision
+from explorer.rerun import load_recorded, rerun, scenario_of, signature
+from explorer.runner import Runner, RunOptions
+from explorer.scenario import load_scenario
+from explorer.scheduling.factory import make_factory
+from explorer.shrink import shrink
+from explorer.trace import TraceReader
+
+
+@pytest.fixture(scope="module")
+def failing_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    trace = tmp_path_factory.mktemp("recorded") / "run.jsonl"
+    scenario = load_scenario(None)
+    options = RunOptions(seed=4, iterations=1, bugs=["rm-files-first"], trace_path=trace,
+                         strategy="random", kill_at="rm-catalog")
+    runner = Runner(scenario, options, scheduler_factory=make_factory(
+        "random", 4, kill_at="rm-catalog"))
+    runner.handle_signals = False
+    finished = asyncio.run(runner.run())
+    assert finished.exit_code == 1
+    return trace
+
+
+def test_recorded_iteration_has_start_state_and_schedule(failing_trace: Path) -> None:
+    recorded = load_recorded(TraceReader(failing_trace), 1)
+    assert recorded.archive
+    assert [c.label for c in recorded.children] == [
+        "pull @stress/alpha@1.0.0", "pull @stress/beta", "rm @stress/alpha", "update"]
+    assert any(d.action == "kill" for d in recorded.decisions)
+    assert recorded.failing
+
+
+async def test_rerun_reproduces_the_same_break(failing_trace: Path) -> None:
+    reader = TraceReader(failing_trace)
+    recorded = load_recorded(reader, 1)
+    for _ in range(3):
+        outcome = await rerun(recorded, scenario_of(reader))
+        assert outcome.divergences == []
+        assert signature(outcome.breaks) == signature(recorded.breaks)
+        assert [(d.chosen, d.action) for d in outcome.decisions] == [
+            (d.chosen, d.action) for d in recorded.decisions]
+
+
+async def test_rerun_without_the_schedule_need_not_fail(failing_trace: Path) -> None:
+    # The same start with the kill decision removed from the schedule must not fail:
+    # the rerun really follows the schedule rather than the trace's verdict.
+    reader = TraceReader(failing_trace)
+    recorded = load_recorded(reader, 1)
+    spared: list[ScheduleDecision] = [
+        dataclasses.replace(d, action="run") if d.action == "kill" else d
+        for d in recorded.decisions
+    ]
+    outcome = await rerun(dataclasses.replace(recorded, decisions=spared), scenario_of(reader))
+    assert outcome.failing == []
+
+
+async def test_shrink_keeps_only_the_child_that_matters(failing_trace: Path) -> None:
+    reader = TraceReader(failing_trace)
+    recorded = load_recorded(reader, 1)
+    lines: list[str] = []
+    result = await shrink(recorded, scenario_of(reader), progress=lines.append)
+    assert result is not None
+    assert [c.label for c in result.best.children] == ["rm @stress/alpha"]
+    assert {b.invariant for b in result.best.failing} & {b.invariant for b in recorded.failing}
+    assert any("without child" in line for line in result.log)
+    # the shrunk case is a trace of its own, and replays to the same break
+    shrunk = load_recorded(TraceReader(result.best.trace), 1)
+    again = await rerun(shrunk, scenario_of(reader))
+    assert signature(again.breaks) == signature(result.best.breaks)
+
