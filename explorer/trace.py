@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 import sys
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +26,7 @@ FORMAT = "race-explorer-trace"
 FORMAT_VERSION = 1
 _ITERATION_PREFIX = b'{"kind":"iteration_started",'
 _RUN_FINISHED_PREFIX = b'{"kind":"run_finished",'
+TAIL_WINDOW = 4096  # lines searched back for the last good event
 
 
 class TraceError(Exception):
@@ -117,7 +119,8 @@ class TraceReader:
 
     def _index(self) -> None:
         starts: list[tuple[int, int]] = []  # (iteration, offset)
-        lines: list[tuple[int, int]] = []  # (offset, length incl. newline) of complete lines
+        # (offset, length incl. newline) of the last complete lines: where a bad tail is sought
+        lines: deque[tuple[int, int]] = deque(maxlen=TAIL_WINDOW)
         with self.path.open("rb") as f:
             header_line = f.readline()
             try:
@@ -155,7 +158,7 @@ class TraceReader:
             nxt = starts[pos + 1][1] if pos + 1 < len(starts) else last_end
             self._offsets[iteration] = (start, min(nxt, self._end))
 
-    def _good_end(self, lines: list[tuple[int, int]], truncated: bool) -> int:
+    def _good_end(self, lines: deque[tuple[int, int]], truncated: bool) -> int:
         """Byte offset just past the last event that parses; sets `warning` if any was cut."""
         with self.path.open("rb") as f:
             for back, (offset, length) in enumerate(reversed(lines)):
@@ -170,6 +173,10 @@ class TraceReader:
                                     f"line(s); read up to the last good event at byte "
                                     f"{offset + length}")
                 return offset + length
+        if len(lines) == lines.maxlen:  # a long bad tail: keep what precedes it
+            self.warning = (f"{self.path}: the last {len(lines)} lines are unreadable; "
+                            f"read up to byte {lines[0][0]}")
+            return lines[0][0]
         if lines or truncated:
             self.warning = f"{self.path}: no readable event after the header"
         return self._body_start
