@@ -142,6 +142,7 @@ class HeadlessReporter:
             f"{len(event.ops)} children, seed {event.seed}"
             + "".join(f", {e}" for e in extras)
         ))
+        self._print(Text(f"recording to {self.trace_path}", style="dim"))
         if self.console.is_terminal:
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
