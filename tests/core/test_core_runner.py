@@ -80,7 +80,7 @@ async def test_hung_child_is_killed_with_its_group_and_reported(tmp_path: Path) 
     code = ('import subprocess, sys, threading; '
             f'p = subprocess.Popen([sys.executable, "-c", "{HANG}"]); '
             'print("grandchild", p.pid, flush=True); threading.Event().wait()')
-    body = python_op("hangs", code, timeout=1.5) + python_op("fine", "pass")
+    body = python_op("hangs", code, timeout=5) + python_op("fine", "pass")
     path = write_scenario(tmp_path, "hung", body, top="iterations = 1\n")
     finished, events, _ = await run_scenario(path, tmp_path)
 
@@ -90,7 +90,7 @@ async def test_hung_child_is_killed_with_its_group_and_reported(tmp_path: Path) 
     [it1] = [f for f in of(events, IterationFinished) if f.iteration == 1]
     assert it1.verdict == "failed"
     assert [b.invariant for b in it1.breaks] == ["children_finish_in_time"]
-    assert "child 0 (hangs) was still running after 1.5 s" in it1.breaks[0].message
+    assert "child 0 (hangs) was still running after 5 s" in it1.breaks[0].message
     assert finished.exit_code == 1
     [child] = [e.pid for e in of(events, ChildStarted) if e.iteration == 1 and e.child == 0]
     [grand] = [int(e.line.split()[1]) for e in of(events, ChildOutput)
