@@ -190,3 +190,20 @@ async def test_a_service_that_prints_no_url_is_a_run_error(tmp_path: Path) -> No
     path = write_scenario(tmp_path, "noservice", body, top="iterations = 1")
     with pytest.raises(RunError, match=r"service api .* exited within 20 s: boom"):
         await run_scenario(path, tmp_path)
+
+
+async def test_plugin_invariant_on_a_custom_layout(tmp_path: Path) -> None:
+    """A user's own CLI: its stores elsewhere, its own check; no reconcile, so no healing."""
+    (tmp_path / "core_plugin_checks.py").write_text(
+        "def no_marker(snapshot, outputs):\n"
+        "    return [f'{f} should not exist' for f in snapshot.files if f.endswith('marker')]\n")
+    body = ('invariants = ["lockfile_parses", "core_plugin_checks:no_marker"]\n'
+            '[layout]\nlockfile = "state.json"\ntree = "data"\n'
+            + python_op("marks", 'import os; os.makedirs("data", exist_ok=True); '
+                                 'open("data/marker", "w").write("")'))
+    path = write_scenario(tmp_path, "custom", body, top="iterations = 1")
+    finished, events, _ = await run_scenario(path, tmp_path)
+    [it1] = [f for f in of(events, IterationFinished) if f.iteration == 1]
+    assert [(b.invariant, b.message, b.classification) for b in it1.breaks] == [
+        ("no_marker", "marker should not exist", "persistent")]
+    assert finished.exit_code == 1
