@@ -300,7 +300,7 @@ class Runner:
                     await self._final(self.iterations + 1)
 
     async def _start_service(self, service: Service, stack: contextlib.AsyncExitStack) -> str:
-        values = {k: v for k, v in self._values.items()}
+        values = dict(self._values)
         env = {k: v for k, v in os.environ.items() if k not in STRIPPED_ENV}
         env.update({k: expand(v, values) for k, v in service.env.items()})
         argv = [expand(part, values) for part in service.argv]
@@ -337,6 +337,8 @@ class Runner:
             if proc.returncode is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(proc.wait(), 0.5)
+            if proc.returncode is not None:
+                await asyncio.wait(drains, timeout=1.0)  # its last words, for the message
             why = "exited" if proc.returncode is not None else "printed no URL"
             raise RunError(f"service {service.name} ({' '.join(argv)}) {why} within "
                            f"{service.start_timeout:g} s: {' | '.join(tail) or 'no output'}")
