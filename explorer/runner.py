@@ -48,7 +48,7 @@ from explorer.events import (
 from explorer.invariants import Transcript, due
 from explorer.scenario import Command, Scenario, Service, expand
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
-from explorer.snapshot import Snapshot, archive_dir, read_snapshot
+from explorer.snapshot import Snapshot, archive_dir, catalog_files, read_snapshot
 from explorer.trace import TraceWriter, default_trace_path, make_header
 from explorer.watch import Batch, RepoWatcher
 
@@ -137,6 +137,9 @@ class Runner:
         self._t0 = time.monotonic()
         self._block: _Block | None = None
         self._watcher: RepoWatcher | None = None
+        self._catalog_files = catalog_files(scenario.layout)
+        self._quiescent: Snapshot | None = None  # the stores as the last block left them
+        self._next_archive: asyncio.Future[str] | None = None  # ditto, as a tar.gz
         self._body: asyncio.Task[None] | None = None
         self._interrupted = False
         self._completed = 0
@@ -209,6 +212,9 @@ class Runner:
             return finished
         finally:
             self._groups.kill_all("interrupt")
+            if self._next_archive is not None:  # made for a block that will never start
+                with contextlib.suppress(Exception):
+                    await self._next_archive
             self._remove_signal_handlers(handlers)
             writer.close()
             if created:
@@ -402,9 +408,13 @@ class Runner:
         specs = [self._spec(i, command) for i, command in enumerate(commands)]
         start = self.now()
         block = _Block(iteration, specs, started=start)
-        archive = await asyncio.to_thread(archive_dir, self._repo)
+        archive = await (self._next_archive or asyncio.to_thread(archive_dir, self._repo))
+        self._next_archive = None
         self.emit(IterationStarted(t=start, iteration=iteration, block=kind, children=specs))
-        snapshot = await asyncio.to_thread(read_snapshot, self._repo, self.scenario.layout)
+        # Nothing runs between blocks: the stores are as the last block's end found them.
+        snapshot = self._quiescent
+        if snapshot is None:
+            snapshot = await asyncio.to_thread(read_snapshot, self._repo, self.scenario.layout)
         event = snapshot.to_event(t=self.now(), iteration=iteration, phase="start")
         self.emit(StateSnapshot(**{**event.__dict__, "archive": archive}))
         block.last = snapshot
@@ -453,8 +463,11 @@ class Runner:
         if block is None:
             return
         self.emit(FileChanged(t=self.now(), iteration=block.iteration, changes=batch))
-        snapshot = await asyncio.to_thread(read_snapshot, self._repo, self.scenario.layout,
-                                           block.last)
+        touched = {path for _, path in batch}
+        snapshot = await asyncio.to_thread(
+            read_snapshot, self._repo, self.scenario.layout, block.last,
+            catalog_changed=not touched.isdisjoint(self._catalog_files),
+        )
         if self._block is not block:
             return  # the block ended meanwhile; its quiescent snapshot supersedes this one
         block.last = snapshot
@@ -473,11 +486,15 @@ class Runner:
 
     async def _close(self, block: _Block, phase: Phase, extra: Sequence[Break] = ()) -> None:
         """The block's children are gone: check, classify, report its verdict."""
+        # The children are gone, so the repo is already the next block's start: archive it
+        # while the watcher catches up.
+        self._next_archive = asyncio.ensure_future(asyncio.to_thread(archive_dir, self._repo))
         if self._watcher is not None:
             await self._watcher.flush()  # the block's last changes belong to the block
         self._block = None
         snapshot = await asyncio.to_thread(read_snapshot, self._repo, self.scenario.layout,
                                            block.last)
+        self._quiescent = snapshot
         self.emit(snapshot.to_event(t=self.now(), iteration=block.iteration, phase=phase))
         outputs = block.transcripts()
         checked = due(self.scenario.invariants, phase)

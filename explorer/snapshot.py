@@ -8,6 +8,7 @@ checkpoints or deletes the WAL.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import io
@@ -16,9 +17,11 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from explorer.events import CatalogRow, Phase, StateSnapshot
 
@@ -36,6 +39,12 @@ class Layout:
     lockfile: str = "extensions/models/upstream_extensions.json"
     catalog: str = ".swamp/_extension_catalog.db"
     tree: str = ".swamp/pulled-extensions"
+
+
+def catalog_files(layout: Layout) -> frozenset[str]:
+    """The catalog and its journals, relative to the repo dir: a change to one of them is
+    a catalog write."""
+    return frozenset(layout.catalog + suffix for suffix in ("", "-wal", "-journal"))
 
 
 @dataclass(frozen=True)
@@ -101,24 +110,45 @@ def read_catalog(db: Path) -> tuple[CatalogRow, ...]:
     """
     if not db.exists():
         return ()
-    with tempfile.TemporaryDirectory(prefix="race-explorer-catalog-") as tmp:
-        copy = Path(tmp) / "catalog.db"
-        for attempt in range(COPY_RETRIES):
-            if _copy_consistent(db, copy):
-                break
-            if not db.exists():
-                return ()
-            time.sleep(0.002 * (attempt + 1))  # a writer is mid-commit: let it finish
-        else:
-            raise CatalogBusy(str(db))
-        conn = sqlite3.connect(copy)
-        try:
-            rows = conn.execute(CATALOG_QUERY).fetchall()
-        except sqlite3.DatabaseError:
-            return ()  # no table yet, or a file that is not (yet) a database
-        finally:
-            conn.close()
+    copy = _scratch() / "catalog.db"
+    for stale in (copy, copy.with_name("catalog.db-wal"), copy.with_name("catalog.db-shm")):
+        stale.unlink(missing_ok=True)
+    for attempt in range(COPY_RETRIES):
+        if _copy_consistent(db, copy):
+            break
+        if not db.exists():
+            return ()
+        time.sleep(0.002 * (attempt + 1))  # a writer is mid-commit: let it finish
+    else:
+        raise CatalogBusy(str(db))
+    # Read-only even on the copy: no checkpoint and no fsync when it closes.
+    conn = sqlite3.connect(f"file:{quote(str(copy))}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(CATALOG_QUERY).fetchall()
+    except sqlite3.DatabaseError:
+        return ()  # no table yet, or a file that is not (yet) a database
+    finally:
+        conn.close()
     return tuple(CatalogRow(*(str(v) for v in row)) for row in rows)
+
+
+_local = threading.local()
+_scratch_dirs: list[str] = []
+
+
+def _scratch() -> Path:
+    """This thread's private dir for catalog copies (reads may run in several threads)."""
+    path: str | None = getattr(_local, "scratch", None)
+    if path is None or not os.path.isdir(path):
+        path = _local.scratch = tempfile.mkdtemp(prefix="race-explorer-catalog-")
+        _scratch_dirs.append(path)
+    return Path(path)
+
+
+@atexit.register
+def _remove_scratch_dirs() -> None:
+    for path in _scratch_dirs:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def list_tree(tree: Path) -> tuple[str, ...]:
@@ -131,8 +161,14 @@ def list_tree(tree: Path) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def read_snapshot(repo: Path, layout: Layout, previous: Snapshot | None = None) -> Snapshot:
-    """The stores now; a catalog that never holds still keeps `previous`'s rows."""
+def read_snapshot(
+    repo: Path, layout: Layout, previous: Snapshot | None = None, *, catalog_changed: bool = True
+) -> Snapshot:
+    """The stores now. With `previous`, a catalog known unchanged (the watcher saw no write
+    to it) or one that never holds still keeps the previous rows."""
+    if previous is not None and not catalog_changed:
+        return Snapshot(lockfile=read_lockfile(repo / layout.lockfile),
+                        catalog=previous.catalog, files=list_tree(repo / layout.tree))
     try:
         catalog = read_catalog(repo / layout.catalog)
     except CatalogBusy:

@@ -1,9 +1,10 @@
 """Watching the repo dir: batches of file changes, as soon as they settle.
 
 watchfiles' defaults wait 1.6 s for a batch to settle, longer than a whole
-iteration; a 20 ms debounce and a 10 ms step see each phase of a child
-separately. One watcher lives for the whole run (setting up inotify per
-iteration would cost more than the iteration's own file work).
+iteration; a 20 ms debounce and a 5 ms step see each phase of a child
+separately (a shorter debounce makes more batches, each one a snapshot).
+One watcher lives for the whole run (setting up inotify per iteration would
+cost more than the iteration's own file work).
 
 Changes arrive a step or two after they happen, later than the next block
 would start; `flush()` writes a marker beside the repo dir and waits for it to
@@ -23,7 +24,7 @@ from watchfiles import Change, awatch
 from explorer.events import ChangeKind
 
 DEBOUNCE_MS = 20
-STEP_MS = 10
+STEP_MS = 5
 FLUSH_TIMEOUT = 2.0
 MARKER = ".race-explorer-flush"
 IGNORED_SUFFIXES = ("-shm",)  # SQLite's shared-memory index: mapped, not written as a file
