@@ -56,6 +56,7 @@ SETUP_FAILED = "setup_succeeded"
 TIMED_OUT = "children_finish_in_time"
 INTERRUPT_GRACE = 3.0  # seconds for the blocks to wind down before they are cancelled
 STRIPPED_ENV = ("RACE_EXPLORER_SOCKET", "RACE_EXPLORER_CHILD")
+REUSE_WINDOW = 1.0  # seconds a block's end state is trusted as the next block's start
 
 
 class RunError(Exception):
@@ -140,6 +141,7 @@ class Runner:
         self._catalog_files = catalog_files(scenario.layout)
         self._quiescent: Snapshot | None = None  # the stores as the last block left them
         self._next_archive: asyncio.Future[str] | None = None  # ditto, as a tar.gz
+        self._closed_at = float("-inf")
         self._body: asyncio.Task[None] | None = None
         self._interrupted = False
         self._completed = 0
@@ -408,11 +410,17 @@ class Runner:
         specs = [self._spec(i, command) for i, command in enumerate(commands)]
         start = self.now()
         block = _Block(iteration, specs, started=start)
-        archive = await (self._next_archive or asyncio.to_thread(archive_dir, self._repo))
-        self._next_archive = None
+        # Nothing runs between blocks, so the last block's end is this one's start -- unless
+        # the run was paused meanwhile and someone may have touched the repo: then look again.
+        fresh = start - self._closed_at < REUSE_WINDOW
+        pending, self._next_archive = self._next_archive, None
+        if pending is not None and not fresh:
+            with contextlib.suppress(Exception):
+                await pending
+            pending = None
+        archive = await (pending or asyncio.to_thread(archive_dir, self._repo))
         self.emit(IterationStarted(t=start, iteration=iteration, block=kind, children=specs))
-        # Nothing runs between blocks: the stores are as the last block's end found them.
-        snapshot = self._quiescent
+        snapshot = self._quiescent if fresh else None
         if snapshot is None:
             snapshot = await asyncio.to_thread(read_snapshot, self._repo, self.scenario.layout)
         event = snapshot.to_event(t=self.now(), iteration=iteration, phase="start")
@@ -528,6 +536,7 @@ class Runner:
         self.emit(IterationFinished(t=self.now(), iteration=block.iteration,
                                     duration=self.now() - block.started,
                                     verdict=verdict, breaks=breaks))
+        self._closed_at = self.now()
 
     async def _heal(self) -> list[Break] | None:
         """Breaks left after the reconcile runs on a copy of the repo; None: no reconcile."""

@@ -22,6 +22,7 @@ from explorer.events import (
     StateSnapshot,
 )
 from explorer.runner import RunError, Runner
+from explorer.snapshot import restore_archive
 from explorer.trace import TraceReader
 
 LOCKFILE = "extensions/models/upstream_extensions.json"
@@ -207,3 +208,23 @@ async def test_plugin_invariant_on_a_custom_layout(tmp_path: Path) -> None:
     assert [(b.invariant, b.message, b.classification) for b in it1.breaks] == [
         ("no_marker", "marker should not exist", "persistent")]
     assert finished.exit_code == 1
+
+
+async def test_a_block_starts_from_what_is_on_disk_after_a_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end of a block is reused as the next start only when nothing could intervene."""
+    monkeypatch.setattr("explorer.runner.REUSE_WINDOW", 0.0)  # as if paused for long
+    body = '[layout]\ntree = "."\n' + python_op("x", "pass")
+    path = write_scenario(tmp_path, "paused", body, top="iterations = 2")
+
+    def touch_between_blocks(event: Event, runner: Runner) -> None:
+        if isinstance(event, IterationFinished) and event.iteration == 1:
+            (runner.repo_dir / "edited-while-paused").write_text("")
+
+    _, events, _ = await run_scenario(path, tmp_path, on_event=touch_between_blocks)
+    [start2] = [s for s in of(events, StateSnapshot) if s.iteration == 2 and s.phase == "start"]
+    assert "edited-while-paused" in start2.files
+    restored = tmp_path / "restored"
+    restore_archive(start2.archive or "", restored)
+    assert (restored / "edited-while-paused").exists()
