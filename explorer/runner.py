@@ -465,6 +465,12 @@ class Runner:
                               returncode=result.returncode, killed=result.killed))
         return result
 
+    def _in_stores(self, path: str) -> bool:
+        layout = self.scenario.layout
+        return (path == layout.lockfile or path in self._catalog_files
+                or path == layout.tree or path.startswith(layout.tree.rstrip("/") + "/")
+                or layout.tree in (".", ""))
+
     async def _on_batch(self, batch: Batch) -> None:
         """A settled batch of file changes: report it, look at the stores, check live."""
         block = self._block
@@ -472,14 +478,17 @@ class Runner:
             return
         self.emit(FileChanged(t=self.now(), iteration=block.iteration, changes=batch))
         touched = {path for _, path in batch}
+        if not any(self._in_stores(path) for path in touched):
+            return  # lock files, temp files, staging: the three stores read the same as before
         snapshot = await asyncio.to_thread(
             read_snapshot, self._repo, self.scenario.layout, block.last,
             catalog_changed=not touched.isdisjoint(self._catalog_files),
         )
         if self._block is not block:
             return  # the block ended meanwhile; its quiescent snapshot supersedes this one
-        block.last = snapshot
-        self.emit(snapshot.to_event(t=self.now(), iteration=block.iteration, phase="live"))
+        if snapshot != block.last:
+            block.last = snapshot
+            self.emit(snapshot.to_event(t=self.now(), iteration=block.iteration, phase="live"))
         outputs = block.transcripts()
         for inv in self.scenario.invariants:
             breaks = inv.run(snapshot, outputs)
@@ -494,14 +503,15 @@ class Runner:
 
     async def _close(self, block: _Block, phase: Phase, extra: Sequence[Break] = ()) -> None:
         """The block's children are gone: check, classify, report its verdict."""
-        # The children are gone, so the repo is already the next block's start: archive it
-        # while the watcher catches up.
+        # The children are gone, so the repo already is this block's end and the next one's
+        # start: read and archive it while the watcher catches up.
         self._next_archive = asyncio.ensure_future(asyncio.to_thread(archive_dir, self._repo))
+        reading = asyncio.ensure_future(
+            asyncio.to_thread(read_snapshot, self._repo, self.scenario.layout, block.last))
         if self._watcher is not None:
             await self._watcher.flush()  # the block's last changes belong to the block
         self._block = None
-        snapshot = await asyncio.to_thread(read_snapshot, self._repo, self.scenario.layout,
-                                           block.last)
+        snapshot = await reading
         self._quiescent = snapshot
         self.emit(snapshot.to_event(t=self.now(), iteration=block.iteration, phase=phase))
         outputs = block.transcripts()
