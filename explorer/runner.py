@@ -529,7 +529,7 @@ class Runner:
         else:
             breaks = await classify(
                 unclassified, outputs, self.scenario.transients,
-                heal=lambda: self._heal(),
+                heal=self._heal,
             )
         breaks = [*extra, *breaks]
         for inv in checked:
