@@ -7,24 +7,37 @@ runs and CI never load Textual.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 
 import explorer
+from explorer.rerun import (
+    RERUN_ITERATION,
+    RecordedIteration,
+    RerunError,
+    describe_schedule,
+    load_recorded,
+    scenario_of,
+    signature,
+)
+from explorer.rerun import rerun as rerun_iteration
 from explorer.runner import RunError, RunOptions, make_scheduler_factory
-from explorer.scenario import ScenarioError, load_scenario
-from explorer.trace import TraceError, TraceReader
+from explorer.scenario import Scenario, ScenarioError, load_scenario
+from explorer.shrink import script_of, switches
+from explorer.shrink import shrink as shrink_iteration
+from explorer.trace import TraceError, TraceReader, replay_command
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"race-explorer: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
@@ -110,13 +123,7 @@ def cli(
     ctx.exit(code)
 
 
-@cli.command()
-@click.argument("trace", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--headless", is_flag=True, help="Print an account instead of opening the app.")
-@click.option("--iteration", type=click.IntRange(min=0),
-              help="One block in full (0 setup, N+1 the final reconcile).")
-def replay(trace: Path, headless: bool, iteration: int | None) -> None:
-    """Show a recorded run: the app on the trace, or a readable account with --headless."""
+def _reader(trace: Path, iteration: int | None) -> TraceReader:
     try:
         reader = TraceReader(trace)
     except TraceError as exc:
@@ -126,6 +133,37 @@ def replay(trace: Path, headless: bool, iteration: int | None) -> None:
     if iteration is not None and iteration not in reader.iterations:
         _fail(f"{trace} has no iteration {iteration} (recorded: "
               f"{', '.join(map(str, reader.iterations)) or 'none'})")
+    return reader
+
+
+def _recorded(reader: TraceReader, iteration: int) -> tuple[RecordedIteration, Scenario]:
+    try:
+        return load_recorded(reader, iteration), scenario_of(reader)
+    except (RerunError, ScenarioError) as exc:
+        _fail(str(exc))
+
+
+@cli.command()
+@click.argument("trace", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--headless", is_flag=True, help="Print an account instead of opening the app.")
+@click.option("--iteration", type=click.IntRange(min=0),
+              help="One block in full (0 setup, N+1 the final reconcile).")
+@click.option("--rerun", is_flag=True,
+              help="Re-execute the iteration from its recorded start under its recorded "
+              "schedule and report whether it breaks the same way.")
+@click.option("--times", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --rerun: how many re-executions.")
+def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, times: int) -> None:
+    """Show a recorded run: the app on the trace, or a readable account with --headless."""
+    reader = _reader(trace, iteration)
+    if rerun:
+        if iteration is None:
+            _fail("--rerun needs --iteration N")
+        assert iteration is not None
+        code, last = asyncio.run(_rerun(reader, iteration, times))
+        if headless or last is None:
+            sys.exit(code)
+        trace, iteration, reader = last, RERUN_ITERATION, _reader(last, RERUN_ITERATION)
     if headless:
         from explorer.account import render
 
@@ -135,6 +173,70 @@ def replay(trace: Path, headless: bool, iteration: int | None) -> None:
     if iteration is not None and "iteration" in inspect.signature(run_replay).parameters:
         sys.exit(run_replay(trace, iteration=iteration))
     sys.exit(run_replay(trace))
+
+
+async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, Path | None]:
+    recorded, scenario = _recorded(reader, iteration)
+    if not recorded.decisions:
+        click.echo(f"note: iteration {iteration} was run under the os strategy: it has no "
+                   "recorded schedule, so a rerun only repeats its start and children", err=True)
+    expected = signature(recorded.breaks)
+    click.echo(f"re-executing iteration {iteration} of {reader.path} from its recorded start "
+               f"under its recorded schedule ({len(recorded.decisions)} decisions)")
+    for brk in recorded.breaks:
+        click.echo(f"  recorded: {brk.invariant} [{brk.classification}] {brk.message}")
+    if not recorded.breaks:
+        click.echo("  recorded: no break")
+    same, last = 0, None
+    for n in range(1, times + 1):
+        outcome = await rerun_iteration(recorded, scenario)
+        last = outcome.trace
+        ok = signature(outcome.breaks) == expected
+        same += ok
+        click.echo(f"  rerun {n}/{times}: {'the same' if ok else 'NOT the same'} "
+                   f"(trace {outcome.trace})")
+        if not ok:
+            for brk in outcome.breaks:
+                click.echo(f"    got: {brk.invariant} [{brk.classification}] {brk.message}")
+            if not outcome.breaks:
+                click.echo("    got: no break")
+        for divergence in outcome.divergences:
+            click.echo(f"    diverged from the recorded schedule at {divergence}")
+    click.echo(f"reproduced {same}/{times}")
+    return (0 if same == times else 1), last
+
+
+@cli.command()
+@click.argument("trace", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--iteration", type=click.IntRange(min=1), required=True,
+              help="The failing iteration to shrink.")
+@click.option("--budget", type=click.IntRange(min=1), default=40, show_default=True,
+              help="At most this many candidate re-executions.")
+def shrink(trace: Path, iteration: int, budget: int) -> None:
+    """Find a smaller failing case: fewer children, fewer context switches."""
+    reader = _reader(trace, iteration)
+    recorded, scenario = _recorded(reader, iteration)
+    if not recorded.failing:
+        _fail(f"iteration {iteration} of {trace} did not fail: nothing to shrink")
+    result = asyncio.run(shrink_iteration(recorded, scenario, budget=budget, progress=click.echo))
+    if result is None:
+        click.echo(f"iteration {iteration} does not fail the same way under its recorded "
+                   "schedule: nothing to shrink")
+        sys.exit(1)
+    best = result.best
+    click.echo("")
+    click.echo(f"from {len(recorded.children)} children and "
+               f"{switches(script_of(recorded.decisions))} context switches to "
+               f"{len(best.children)} and {switches(script_of(best.decisions))} "
+               f"({result.tried} candidates tried)")
+    for brk in best.failing:
+        click.echo(f"  still breaks: {brk.invariant} [{brk.classification}] {brk.message}")
+    click.echo("the interleaving, one line a step:")
+    click.echo(describe_schedule(best.decisions, best.children))
+    click.echo(f"shrunk trace: {best.trace}")
+    click.echo(f"re-execute it: {replay_command(best.trace, RERUN_ITERATION, rerun=True)}")
+    click.echo(f"step through it: {replay_command(best.trace, RERUN_ITERATION)}")
+    sys.exit(0)
 
 
 def main() -> None:

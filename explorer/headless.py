@@ -42,7 +42,7 @@ from explorer.events import (
 from explorer.junit import JUnitRecorder
 from explorer.runner import RunError, Runner, RunOptions
 from explorer.scenario import Scenario
-from explorer.trace import replay_command
+from explorer.trace import replay_command, shrink_command
 
 TAIL = 5  # last lines shown per child
 
@@ -88,6 +88,7 @@ class HeadlessReporter:
         self.exit_code: int | None = None
         self.total = 0
         self.scenario = ""
+        self.strategy, self.seed = "os", 0
         self._kind = "iteration"
         self._children: dict[int, _Child] = {}
         self._verdicts: dict[str, int] = {"clean": 0, "tolerated": 0, "failed": 0}
@@ -130,6 +131,7 @@ class HeadlessReporter:
     def _run_started(self, event: RunStarted) -> None:
         self.total = event.iterations
         self.scenario = event.scenario
+        self.strategy, self.seed = event.strategy, event.seed
         extras = []
         if event.profile:
             extras.append(f"profile {event.profile}")
@@ -197,6 +199,12 @@ class HeadlessReporter:
                 mark = "!" if stream == "stderr" else "|"
                 self._print(Text(f"      {mark} {text}", style="red" if stream == "stderr" else ""))
         self._print(Text(f"  replay: {replay_command(self.trace_path, iteration)}", style="cyan"))
+        if self._kind == "iteration":
+            self._print(Text(f"  found by strategy {self.strategy}, seed {self.seed}; re-execute: "
+                             f"{replay_command(self.trace_path, iteration, rerun=True)}",
+                             style="cyan"))
+            self._print(Text(f"  shrink: {shrink_command(self.trace_path, iteration)}",
+                             style="cyan"))
 
     def _run_finished(self, event: RunFinished) -> None:
         if self._progress is not None:

@@ -55,13 +55,23 @@ def default_trace_path(scenario: str, base: Path | None = None) -> Path:
     return (base or Path.cwd()) / ".race-explorer" / "runs" / f"{stamp}-{safe}.jsonl"
 
 
-def replay_command(trace: Path, iteration: int) -> str:
-    """The exact command that replays one block of a trace (relative to cwd when inside it)."""
+def _shown(trace: Path) -> str:
     try:
         shown = trace.resolve().relative_to(Path.cwd().resolve())
     except (ValueError, OSError):  # outside the cwd, or the cwd is gone
         shown = trace
-    return f"race-explorer replay {shlex.quote(str(shown))} --iteration {iteration}"
+    return shlex.quote(str(shown))
+
+
+def replay_command(trace: Path, iteration: int, *, rerun: bool = False) -> str:
+    """The exact command that replays one block of a trace (relative to cwd when inside it);
+    with `rerun`, re-executes it under its recorded schedule instead of showing it."""
+    again = " --rerun" if rerun else ""
+    return f"race-explorer replay {_shown(trace)} --iteration {iteration}{again}"
+
+
+def shrink_command(trace: Path, iteration: int) -> str:
+    return f"race-explorer shrink {_shown(trace)} --iteration {iteration}"
 
 
 class TraceWriter:

@@ -104,7 +104,8 @@ class ControlledScheduler(Scheduler):
         return {"RACE_EXPLORER_SOCKET": self._server.path, "RACE_EXPLORER_CHILD": str(child)}
 
     def child_started(self, child: int, pid: int) -> None:
-        self._set(child, "starting")
+        """Nothing to do: the child counts as starting from `child_env`, and it may
+        already have parked at its first checkpoint by the time this is called."""
 
     def child_exited(self, child: int) -> None:
         self._set(child, "gone")
