@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,35 @@ async def test_shrink_keeps_only_the_child_that_matters(failing_trace: Path) -> 
     again = await rerun(shrunk, scenario_of(reader))
     assert signature(again.breaks) == signature(result.best.breaks)
 
+
+
+def _explorer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=300)
+
+
+def test_cli_rerun_reports_the_same_break(failing_trace: Path, tmp_path: Path) -> None:
+    done = _explorer("replay", str(failing_trace), "--iteration", "1", "--rerun", "--headless",
+                     "--times", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reproduced 2/2" in done.stdout
+    assert done.stdout.count(": the same (trace ") == 2
+
+
+def test_cli_rerun_needs_an_iteration(failing_trace: Path, tmp_path: Path) -> None:
+    done = _explorer("replay", str(failing_trace), "--rerun", "--headless", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--rerun needs --iteration N" in done.stderr
+
+
+def test_cli_shrink_prints_the_interleaving_and_how_to_replay_it(
+    failing_trace: Path, tmp_path: Path
+) -> None:
+    done = _explorer("shrink", str(failing_trace), "--iteration", "1", "--budget", "2",
+                     cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the interleaving, one line a step:" in done.stdout
+    assert "is KILLED at rm-catalog" in done.stdout
+    rerun_line = next(line for line in done.stdout.splitlines()
+                      if line.startswith("re-execute it: "))
+    assert rerun_line.endswith("--iteration 1 --rerun")
