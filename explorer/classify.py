@@ -1,15 +1,18 @@
 """Classifying breaks: tolerated, healed or persistent.
 
-A break is `tolerated` when a documented transient in some child's output
-explains it for that extension; otherwise the reconcile is run on a copy of
-the state (never on the live repo, whose damage the next iteration must
-inherit) and the break is `healed` if its invariant then holds for that
-extension, `persistent` if it does not.
+A break is `tolerated` when something documented explains it for that
+extension: a transient in some child's output; a kill fault (crash-recovery
+semantics: a child SIGKILLed by the explorer may leave its extension half
+done, for the reconcile to repair); or a tolerated break of the same extension
+at the end of the previous iteration that no reconcile has repaired yet.
+Otherwise the reconcile is run on a copy of the state (never on the live repo,
+whose damage the next iteration must inherit) and the break is `healed` if its
+invariant then holds for that extension, `persistent` if it does not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 
 from explorer.events import Break
@@ -46,17 +49,51 @@ def explaining_transient(
     return None
 
 
+def names(argv: Sequence[str], extension: str) -> bool:
+    """Whether a command line names the extension (alone or as NAME@VERSION)."""
+    return any(arg == extension or arg.startswith(extension + "@") for arg in argv)
+
+
+def explained_by_kill(
+    brk: Break, killed: Sequence[Sequence[str]], known: Collection[str]
+) -> bool:
+    """A fault-killed child explains breaks of the extensions it names; one that names
+    none of the known extensions (an op over all of them) explains every break."""
+    for argv in killed:
+        if brk.extension is not None and names(argv, brk.extension):
+            return True
+        if not any(names(argv, name) for name in known):
+            return True
+    return False
+
+
 async def classify(
     breaks: Sequence[Break],
     outputs: Sequence[Transcript],
     transients: Sequence[Transient],
     heal: HealCheck | None,
+    *,
+    killed: Sequence[Sequence[str]] = (),
+    known: Collection[str] = (),
+    carried: Collection[str] = (),
+    seen_live: Collection[Break] = (),
 ) -> list[Break]:
-    """Every break with its classification; `heal` runs at most once, only if needed."""
+    """Every break with its classification; `heal` runs at most once, only if needed.
+
+    `killed`: the argv of each child killed by a fault in this block; `known`: the
+    extensions the stores mention; `carried`: extensions whose tolerated breaks the
+    previous block left unrepaired; `seen_live`: breaks seen only while children ran,
+    which a kill cannot explain (it explains what the stores were left with, not what a
+    reader saw mid-write).
+    """
     out: list[Break | None] = []
     unexplained: list[int] = []
     for i, brk in enumerate(breaks):
-        if explaining_transient(brk, outputs, transients) is not None:
+        if (
+            explaining_transient(brk, outputs, transients) is not None
+            or (brk.extension is not None and brk.extension in carried)
+            or (brk not in seen_live and explained_by_kill(brk, killed, known))
+        ):
             out.append(replace(brk, classification="tolerated"))
         else:
             out.append(None)

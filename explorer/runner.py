@@ -108,6 +108,7 @@ class _Block:
     live_breaks: list[Break] = field(default_factory=list)  # `always` invariants, while running
     last: Snapshot | None = None
     timed_out: list[str] = field(default_factory=list)
+    fault_killed: list[list[str]] = field(default_factory=list)  # argv of children killed
     started: float = 0.0
 
     def transcripts(self) -> list[Transcript]:
@@ -146,6 +147,7 @@ class Runner:
         self._interrupted = False
         self._completed = 0
         self._counts: dict[str, int] = {"tolerated": 0, "healed": 0, "persistent": 0}
+        self._carried: set[str] = set()  # extensions left with tolerated breaks, unrepaired
         self._failed = False
         self._values: dict[str, str] = {}
         self._env: dict[str, str] = {}
@@ -458,6 +460,8 @@ class Runner:
         finally:
             scheduler.child_exited(spec.child)
         block.returncodes[spec.child] = result.returncode
+        if result.killed == "fault":
+            block.fault_killed.append(spec.argv)
         if result.killed == "timeout":
             block.timed_out.append(f"child {spec.child} ({spec.label}) was still running after "
                                    f"{timeout:g} s and was killed with its process group")
@@ -527,10 +531,15 @@ class Runner:
         if phase == "final":
             breaks = strict(unclassified)
         else:
+            known = {row.name for row in snapshot.catalog} | {
+                b.extension for b in unclassified if b.extension}
             breaks = await classify(
-                unclassified, outputs, self.scenario.transients,
-                heal=self._heal,
+                unclassified, outputs, self.scenario.transients, heal=self._heal,
+                killed=block.fault_killed, known=known, carried=self._carried, seen_live=live,
             )
+            self._carried = {
+                b.extension for b in breaks if b.classification == "tolerated" and b.extension
+            }
         breaks = [*extra, *breaks]
         for inv in checked:
             self.emit(InvariantChecked(

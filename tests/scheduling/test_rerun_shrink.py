@@ -1,8 +1,9 @@
 """Rerun and shrink of a recorded failing iteration, on the reference CLI.
 
-The failure is made deterministic with a kill fault: with `rm-files-first`, an
-rm killed at its catalog phase has already deleted the files the catalog and
-lockfile still list, whatever the other children did.
+The failure is the seed system's pull-vs-rm race (profile swamp-w2), forced by a
+script of decisions: the pull extracts its files, the rm then runs through its
+catalog and lockfile phases, and the pull's lockfile and catalog writes land
+after them — an Indexed row and files with no lockfile entry.
 """
 
 from __future__ import annotations
@@ -19,19 +20,19 @@ from explorer.events import ScheduleDecision
 from explorer.rerun import load_recorded, rerun, scenario_of, signature
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import load_scenario
-from explorer.scheduling.factory import make_factory
+from explorer.scheduling.script import ScriptFactory
 from explorer.shrink import shrink
 from explorer.trace import TraceReader
+
+PULL_ALPHA, RM_ALPHA = 0, 2  # slots in the default scenario
+RACE = [(PULL_ALPHA, "run")] * 2 + [(RM_ALPHA, "run")] * 5 + [(PULL_ALPHA, "run")] * 6
 
 
 @pytest.fixture(scope="module")
 def failing_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     trace = tmp_path_factory.mktemp("recorded") / "run.jsonl"
-    scenario = load_scenario(None)
-    options = RunOptions(seed=4, iterations=1, bugs=["rm-files-first"], trace_path=trace,
-                         strategy="random", kill_at="rm-catalog")
-    runner = Runner(scenario, options, scheduler_factory=make_factory(
-        "random", 4, kill_at="rm-catalog"))
+    options = RunOptions(seed=4, iterations=1, profile="swamp-w2", trace_path=trace)
+    runner = Runner(load_scenario(None), options, scheduler_factory=ScriptFactory(1, RACE))
     runner.handle_signals = False
     finished = asyncio.run(runner.run())
     assert finished.exit_code == 1
@@ -43,8 +44,8 @@ def test_recorded_iteration_has_start_state_and_schedule(failing_trace: Path) ->
     assert recorded.archive
     assert [c.label for c in recorded.children] == [
         "pull @stress/alpha@1.0.0", "pull @stress/beta", "rm @stress/alpha", "update"]
-    assert any(d.action == "kill" for d in recorded.decisions)
-    assert recorded.failing
+    assert [(d.chosen, d.action) for d in recorded.decisions][: len(RACE)] == RACE
+    assert any(b.invariant == "catalog_matches_lockfile" for b in recorded.failing)
 
 
 async def test_rerun_reproduces_the_same_break(failing_trace: Path) -> None:
@@ -58,17 +59,18 @@ async def test_rerun_reproduces_the_same_break(failing_trace: Path) -> None:
             (d.chosen, d.action) for d in recorded.decisions]
 
 
-async def test_rerun_without_the_schedule_need_not_fail(failing_trace: Path) -> None:
-    # The same start with the kill decision removed from the schedule must not fail:
-    # the rerun really follows the schedule rather than the trace's verdict.
+async def test_rerun_under_another_schedule_does_not_fail(failing_trace: Path) -> None:
+    # The same start with the rm run to its end first must not fail: the rerun really
+    # follows the schedule it is given rather than the trace's verdict.
     reader = TraceReader(failing_trace)
     recorded = load_recorded(reader, 1)
-    spared: list[ScheduleDecision] = [
-        dataclasses.replace(d, action="run") if d.action == "kill" else d
-        for d in recorded.decisions
+    rm_first = sorted(recorded.decisions, key=lambda d: d.chosen != RM_ALPHA)
+    renumbered: list[ScheduleDecision] = [
+        dataclasses.replace(d, step=i + 1, parked=[]) for i, d in enumerate(rm_first)
     ]
-    outcome = await rerun(dataclasses.replace(recorded, decisions=spared), scenario_of(reader))
-    assert outcome.failing == []
+    outcome = await rerun(dataclasses.replace(recorded, decisions=renumbered),
+                          scenario_of(reader))
+    assert [b for b in outcome.failing if b.invariant == "catalog_matches_lockfile"] == []
 
 
 async def test_shrink_keeps_only_the_child_that_matters(failing_trace: Path) -> None:
@@ -77,7 +79,8 @@ async def test_shrink_keeps_only_the_child_that_matters(failing_trace: Path) -> 
     lines: list[str] = []
     result = await shrink(recorded, scenario_of(reader), progress=lines.append)
     assert result is not None
-    assert [c.label for c in result.best.children] == ["rm @stress/alpha"]
+    assert [c.label for c in result.best.children] == [
+        "pull @stress/alpha@1.0.0", "rm @stress/alpha"]
     assert {b.invariant for b in result.best.failing} & {b.invariant for b in recorded.failing}
     assert any("without child" in line for line in result.log)
     # the shrunk case is a trace of its own, and replays to the same break
@@ -113,7 +116,7 @@ def test_cli_shrink_prints_the_interleaving_and_how_to_replay_it(
                      cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the interleaving, one line a step:" in done.stdout
-    assert "is KILLED at rm-catalog" in done.stdout
+    assert "(rm @stress/alpha) runs on from rm-catalog" in done.stdout
     rerun_line = next(line for line in done.stdout.splitlines()
                       if line.startswith("re-execute it: "))
     assert rerun_line.endswith("--iteration 1 --rerun")

@@ -1,0 +1,68 @@
+"""Kill faults: crash-recovery semantics on the reference CLI, and the tolerance rules."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from explorer.classify import classify, explained_by_kill
+from explorer.events import Break, ChildExited, ChildStarted, Event, IterationFinished, RunFinished
+from explorer.runner import Runner, RunOptions
+from explorer.scenario import load_scenario
+
+PULL = ["python", "-m", "lifecycle", "extension", "pull", "@stress/alpha@1.0.0"]
+UPDATE = ["python", "-m", "lifecycle", "extension", "update"]
+KNOWN = {"@stress/alpha", "@stress/beta"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_killed_child_explains_only_its_own_extension() -> None:
+    alpha = Break("tree_matches_lockfile", "m", "@stress/alpha")
+    beta = Break("tree_matches_lockfile", "m", "@stress/beta")
+    assert explained_by_kill(alpha, [PULL], KNOWN)
+    assert not explained_by_kill(beta, [PULL], KNOWN)
+    assert explained_by_kill(beta, [UPDATE], KNOWN)  # an op over every extension
+    assert not explained_by_kill(beta, [], KNOWN)
+
+
+async def test_kills_and_carried_breaks_are_tolerated_but_live_ones_are_not() -> None:
+    alpha = Break("catalog_matches_lockfile", "m", "@stress/alpha")
+    beta = Break("catalog_matches_lockfile", "m", "@stress/beta")
+    torn = Break("lockfile_parses", "while the children ran: torn", "@stress/alpha")
+
+    async def nothing_heals() -> list[Break]:
+        return [alpha, beta, torn]
+
+    got = await classify([alpha, beta, torn], [], [], nothing_heals, killed=[PULL],
+                         known=KNOWN, seen_live=[torn])
+    assert [b.classification for b in got] == ["tolerated", "persistent", "persistent"]
+    carried = await classify([beta], [], [], nothing_heals, carried={"@stress/beta"})
+    assert [b.classification for b in carried] == ["tolerated"]
+
+
+def test_correct_profile_survives_kill_faults_and_the_reconcile_repairs(tmp_path: Path) -> None:
+    events: list[Event] = []
+    options = RunOptions(seed=1, iterations=3, strategy="random", kill_at="catalog-begin",
+                         trace_path=tmp_path / "kills.jsonl")
+    runner = Runner(load_scenario(None), options)
+    runner.handle_signals = False
+    runner.subscribe(events.append)
+    finished = asyncio.run(runner.run())
+    killed = [e for e in events if isinstance(e, ChildExited) and e.killed == "fault"]
+    assert len(killed) == 3  # the first child to reach catalog-begin, in each iteration
+    assert all(e.returncode == -9 for e in killed)
+    pids = [e.pid for e in events if isinstance(e, ChildStarted)]
+    assert pids and not any(_alive(pid) for pid in pids)
+    blocks = [e for e in events if isinstance(e, IterationFinished)]
+    assert all(not b.is_failure for block in blocks for b in block.breaks), [
+        b for block in blocks for b in block.breaks]
+    assert isinstance(events[-1], RunFinished)
+    assert finished.exit_code == 0
