@@ -48,7 +48,7 @@ from explorer.events import (
 from explorer.invariants import Transcript, due
 from explorer.scenario import Command, Scenario, Service, expand
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
-from explorer.snapshot import Snapshot, archive_dir, catalog_files, read_snapshot
+from explorer.snapshot import Snapshot, archive_dir, catalog_files, read_snapshot, store_stamp
 from explorer.trace import TraceWriter, default_trace_path, make_header
 from explorer.watch import Batch, RepoWatcher
 
@@ -109,6 +109,7 @@ class _Block:
     last: Snapshot | None = None
     timed_out: list[str] = field(default_factory=list)
     fault_killed: list[list[str]] = field(default_factory=list)  # argv of children killed
+    stamp: tuple[tuple[int, int] | None, ...] = ()  # the stores' (mtime, size) last looked at
     started: float = 0.0
 
     def transcripts(self) -> list[Transcript]:
@@ -381,6 +382,7 @@ class Runner:
             iteration=iteration, emit=self.emit, now=self.now,
             kill=lambda child: self._kill_child(block, child),
             children=[s.child for s in block.specs],
+            settled=lambda: self._settled(block),
         ))
         gate = asyncio.Semaphore(self.scenario.concurrency)
 
@@ -484,9 +486,22 @@ class Runner:
         touched = {path for _, path in batch}
         if not any(self._in_stores(path) for path in touched):
             return  # lock files, temp files, staging: the three stores read the same as before
+        await self._look(block, catalog_changed=not touched.isdisjoint(self._catalog_files))
+
+    async def _settled(self, block: _Block) -> None:
+        """Every child is parked at a checkpoint, so the stores hold still: look at them if
+        they changed. A torn write a child is parked in the middle of is then seen every
+        time, not only when the watcher happens to read in time."""
+        stamp = store_stamp(self._repo, self.scenario.layout)
+        if stamp != block.stamp:
+            block.stamp = stamp
+            await self._look(block, catalog_changed=True)
+
+    async def _look(self, block: _Block, *, catalog_changed: bool) -> None:
+        """Read the stores while children run, and check every invariant on what they say."""
         snapshot = await asyncio.to_thread(
             read_snapshot, self._repo, self.scenario.layout, block.last,
-            catalog_changed=not touched.isdisjoint(self._catalog_files),
+            catalog_changed=catalog_changed,
         )
         if self._block is not block:
             return  # the block ended meanwhile; its quiescent snapshot supersedes this one

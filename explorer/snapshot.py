@@ -66,6 +66,19 @@ class Snapshot:
         )
 
 
+def store_stamp(root: Path, layout: Layout) -> tuple[tuple[int, int] | None, ...]:
+    """(mtime, size) of the lockfile and the catalog's files: a cheap "did they change?"."""
+    stamps: list[tuple[int, int] | None] = []
+    for name in (layout.lockfile, *sorted(catalog_files(layout))):
+        try:
+            st = os.stat(root / name)
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((st.st_mtime_ns, st.st_size))
+    return tuple(stamps)
+
+
 class CatalogBusy(Exception):
     """The catalog kept changing under every attempt to copy it."""
 

@@ -8,7 +8,7 @@ never hear from the explorer and the OS interleaves them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from explorer.events import Event
@@ -21,6 +21,8 @@ class SchedulerContext:
     now: Callable[[], float]  # monotonic seconds since run start, for event times
     kill: Callable[[int], None]  # SIGKILL one child's whole process group (kill fault)
     children: Sequence[int] = ()  # the block's child slots, known before any starts
+    # Awaited before each decision, while no child runs: the runner looks at the stores.
+    settled: Callable[[], Awaitable[None]] | None = None
 
 
 class Scheduler:

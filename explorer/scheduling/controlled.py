@@ -176,7 +176,8 @@ class ControlledScheduler(Scheduler):
             for child in late:
                 self._children[child].status = "blocked"
                 self._record(Decision(child, "blocked"))
-            if wait is None:
+            if wait is None and self.parked():
+                await self._settle()
                 decision = self.next_decision(self.parked())
                 if decision is not None:
                     self._apply(decision)
@@ -186,6 +187,10 @@ class ControlledScheduler(Scheduler):
             else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), wait)
+
+    async def _settle(self) -> None:
+        if self._ctx is not None and self._ctx.settled is not None:
+            await self._ctx.settled()
 
     def next_decision(self, parked: Sequence[Parked]) -> Decision | None:
         """Called when no child runs: who goes next (None: wait for a change)."""

@@ -76,6 +76,8 @@ class ReplayScheduler(ControlledScheduler):
                     f"step {record.step}: recorded parked {sorted(expected)}, "
                     f"found {sorted(self._parked_now())}"
                 )
+            if record.action != "blocked":
+                await self._settle()
             state = self._children.get(record.chosen)
             if record.action == "blocked":
                 if state is not None and state.status in _MOVING:
