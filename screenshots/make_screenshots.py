@@ -15,6 +15,7 @@ import asyncio
 import json
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,8 +45,8 @@ class TracePlayback:
         self.history = history
         self.stop = stop
         self.consumers: list = []
-        self.done = asyncio.Event()
-        self.interrupted = asyncio.Event()
+        self.done = threading.Event()  # set on the runner's thread, read on the app's
+        self.interrupted: asyncio.Event | None = None
 
     def subscribe(self, consumer) -> None:  # type: ignore[no-untyped-def]
         self.consumers.append(consumer)
@@ -65,12 +66,14 @@ class TracePlayback:
                 self._emit(event)
             if n == self.stop.iteration:
                 break
+        self.interrupted = asyncio.Event()
         self.done.set()
         await self.interrupted.wait()
         return RunFinished(t=0.0, iterations=0, counts={}, exit_code=130, interrupted=True)
 
-    def interrupt(self) -> None:
-        self.interrupted.set()
+    def interrupt(self) -> None:  # called on the runner's loop
+        if self.interrupted is not None:
+            self.interrupted.set()
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -86,11 +89,12 @@ async def shoot_live(history: History, out: Path) -> None:
     runner = TracePlayback(history, stop)
     app = ExplorerApp(runner=runner, control=RunControl(), source=TRACE.name)
     async with app.run_test(size=SIZE) as pilot:
-        await runner.done.wait()
+        while not runner.done.is_set():
+            await pilot.pause(0.05)
         await app.flush()
         await _settle(pilot)
         app.save_screenshot(str(out / "live.svg"))
-        runner.interrupt()
+        await app.action_quit()
 
 
 async def shoot_replay(trace: Path, out: Path) -> None:

@@ -1,6 +1,6 @@
 """The Textual app on a live run or a recorded trace, and the CLI's two entry points.
 
-Live: the runner runs in a worker on the app's own event loop and calls
+Live: the runner runs in a thread worker on an event loop of its own and calls
 `ExplorerApp.receive` for every event. `receive` only queues the event; once a
 frame the app folds the queue into its `RunView` and each pane writes its new
 lines in one batch, so a child printing thousands of lines a second costs a few
@@ -13,19 +13,24 @@ Replay: the same screen over a `History` filled from the trace; the cursor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import signal
+import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rich.console import RenderableType
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
-from textual.worker import Worker, WorkerFailed
+from textual.worker import Worker
 
 from explorer.control import RunControl
 from explorer.events import Event, RunFinished
@@ -35,7 +40,7 @@ from explorer.tui.help_screen import HelpScreen
 from explorer.tui.history import History, Position
 from explorer.tui.invariant_panel import InvariantPanel, InvariantRow
 from explorer.tui.iteration_list import IterationList
-from explorer.tui.messages import EventsQueued, IterationChosen, StateUpdated
+from explorer.tui.messages import EventsQueued, IterationChosen, RunEnded, StateUpdated
 from explorer.tui.model import BlockView, IterationSummary, RunView
 from explorer.tui.run_header import RunHeader
 from explorer.tui.state_pane import StatePane
@@ -45,7 +50,8 @@ if TYPE_CHECKING:
     from explorer.runner import RunOptions
     from explorer.scenario import Scenario
 
-FRAME_SECONDS = 1 / 30
+FRAME_SECONDS = 1 / 20  # output panes are redrawn at most this often
+GIL_SWITCH_SECONDS = 0.001
 QUIT_GRACE_SECONDS = 15.0
 EXIT_INTERRUPTED = 130
 
@@ -109,6 +115,7 @@ class ExplorerApp(App[int]):
         notice: str | None = None,
         source: str = "",
         start: Position | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
         self.runner = runner
@@ -128,6 +135,12 @@ class ExplorerApp(App[int]):
         self._flush_scheduled = False
         self._last_flush = 0.0
         self._run_worker: Worker[None] | None = None
+        self._runner_loop: asyncio.AbstractEventLoop | None = None
+        self._runner_ready = threading.Event()
+        self._app_loop: asyncio.AbstractEventLoop | None = None
+        self._run_ended = asyncio.Event()
+        self.paused = False  # what the user asked; the RunControl follows on its own loop
+        self.handle_signals = handle_signals
         self._search = ""
         # Other screens (timeline, help) may be on top while events arrive: keep the
         # main screen's widgets at hand instead of querying the current screen.
@@ -159,9 +172,15 @@ class ExplorerApp(App[int]):
         if self.notice:
             self.notify(self.notice, title="Trace", severity="warning", timeout=10)
         if self.runner is not None:
+            self._app_loop = asyncio.get_running_loop()
+            self._run_ended = asyncio.Event()
             self.runner.subscribe(self.receive)
+            if self.handle_signals:
+                for sig in (signal.SIGTERM, signal.SIGHUP):
+                    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                        self._app_loop.add_signal_handler(sig, self._interrupt_runner)
             self._run_worker = self.run_worker(
-                self._drive(), name="runner", group="runner", exit_on_error=False
+                self._drive, name="runner", group="runner", thread=True, exit_on_error=False
             )
             await self._render_view(self.view, None)
         else:
@@ -200,27 +219,66 @@ class ExplorerApp(App[int]):
         else:
             self._render_chrome(self.shown)
 
-    async def _drive(self) -> None:
-        assert self.runner is not None
+    def _drive(self) -> None:
+        """Thread worker: the runner on its own event loop.
+
+        A child printing a burst of lines keeps the runner's loop busy for as long as
+        its pipe has data; on a loop of its own that cannot delay a key press or a frame.
+        """
+        runner = self.runner
+        assert runner is not None
+
+        async def run() -> RunFinished:
+            self._runner_loop = asyncio.get_running_loop()
+            self._runner_ready.set()
+            return await runner.run()
+
+        result: RunFinished | None = None
+        error: BaseException | None = None
+        # Two busy threads share the GIL; hand it over more often than every 5 ms so
+        # neither the UI (keys, frames) nor the runner (children's pipes) waits in bursts.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         try:
-            self.run_result = await self.runner.run()
-        except Exception as exc:  # the app stays open to show what happened
-            self.run_error = exc
-            self.notify(f"The run failed: {exc}", severity="error", timeout=30)
-            return
+            result = asyncio.run(run())
+        except BaseException as exc:  # the app stays open to show what happened
+            error = exc
         finally:
-            await self.flush()
-        result = self.run_result
-        if result.interrupted:
-            # q, or a SIGTERM the runner caught: the children are gone, so is the app.
+            sys.setswitchinterval(switch_interval)
+            self._runner_ready.set()
+            self.run_result, self.run_error = result, error
+            if self._app_loop is not None and not self._app_loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the app is already gone
+                    self._app_loop.call_soon_threadsafe(self._run_ended.set)
+            self.post_message(RunEnded())
+
+    def _in_runner(self, callback: Callable[[], object]) -> None:
+        """Call into the runner's thread (RunControl and interrupt belong to its loop)."""
+        loop = self._runner_loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the runner's loop just closed
+                loop.call_soon_threadsafe(callback)
+
+    def _interrupt_runner(self) -> None:
+        if self.runner is not None:
+            self._in_runner(self.runner.interrupt)
+
+    async def on_run_ended(self, _: RunEnded) -> None:
+        await self.flush()
+        result, error = self.run_result, self.run_error
+        if error is not None:
+            self.notify(f"The run failed: {error}", severity="error", timeout=30)
+        elif result is not None and result.interrupted:
+            # q, or a SIGTERM: the children are gone, so is the app.
             self.exit(result.exit_code)
             return
-        how = "finished"
-        self.notify(
-            f"The run {how}: exit code {result.exit_code}. Browse the iterations; q quits.",
-            title="Run over",
-            timeout=10,
-        )
+        elif result is not None:
+            self.notify(
+                f"The run finished: exit code {result.exit_code}. Browse the iterations; q quits.",
+                title="Run over",
+                timeout=10,
+            )
+        self._render_chrome(self.shown)
         self.refresh_bindings()
 
     # --- rendering -------------------------------------------------------------
@@ -233,7 +291,7 @@ class ExplorerApp(App[int]):
             return f"■ {word} · exit {self.run_result.exit_code}"
         if self.run_error is not None:
             return "✗ run failed"
-        if self.control is not None and self.control.paused:
+        if self.paused:
             return "❚❚ paused"
         return "● running"
 
@@ -288,8 +346,11 @@ class ExplorerApp(App[int]):
                 await grid.mount(pane, before=later[0] if later else None)
         shown = [slot for slot in self.panes if slot in block.children]
         for slot, pane in self.panes.items():
-            pane.display = slot in block.children
-        grid.styles.grid_size_columns = 1 if len(shown) == 1 else 2
+            if pane.display != (slot in block.children):
+                pane.display = slot in block.children
+        columns = 1 if len(shown) == 1 else 2
+        if grid.styles.grid_size_columns != columns:
+            grid.styles.grid_size_columns = columns
         for slot in shown:
             pane = self.panes[slot]
             if rebuild:
@@ -410,7 +471,8 @@ class ExplorerApp(App[int]):
     def action_toggle_pause(self) -> None:
         if self.control is None:
             return
-        paused = self.control.toggle()
+        self.paused = paused = not self.paused
+        self._in_runner(self.control.pause if paused else self.control.resume)
         self.notify(
             "Paused: the current iteration finishes, no new one starts. n: one more."
             if paused
@@ -421,7 +483,7 @@ class ExplorerApp(App[int]):
 
     def action_one_more(self) -> None:
         if self.control is not None:
-            self.control.one_more()
+            self._in_runner(self.control.one_more)
             self.notify("One more iteration.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -432,11 +494,11 @@ class ExplorerApp(App[int]):
             if not running:
                 return False
             if action == "one_more":
-                return self.control is not None and self.control.paused
+                return self.paused
         if action == "follow":
             return self.live and self.position is not None
         if action == "next_iteration":
-            return not running or self.control is None or not self.control.paused
+            return not running or not self.paused
         return True
 
     # --- search, filter, copy --------------------------------------------------------
@@ -558,15 +620,30 @@ class ExplorerApp(App[int]):
     # --- quitting ----------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        worker = self._run_worker
-        if self.runner is not None and worker is not None and not worker.is_finished:
+        if self.runner is not None and not self._run_ended.is_set():
             self.notify("Stopping the children…")
-            self.runner.interrupt()
-            try:
-                await asyncio.wait_for(worker.wait(), QUIT_GRACE_SECONDS)
-            except (TimeoutError, WorkerFailed):
-                worker.cancel()
+            # The runner may not have reached its loop yet if q came very early.
+            await asyncio.to_thread(self._runner_ready.wait, QUIT_GRACE_SECONDS)
+            self._interrupt_runner()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._run_ended.wait(), QUIT_GRACE_SECONDS)
         self.exit(self.exit_code)
+
+    def exit(
+        self,
+        result: int | None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        # However the app ends (q, ctrl+q, an error), the children must not outlive it,
+        # and the runner's thread must end or the process cannot exit.
+        if self.runner is not None and not self._run_ended.is_set():
+            self._interrupt_runner()
+        super().exit(result, return_code, message)
+
+    def on_unmount(self) -> None:
+        if self.runner is not None and not self._run_ended.is_set():
+            self._interrupt_runner()
 
     @property
     def exit_code(self) -> int:
@@ -587,7 +664,9 @@ def run_live(scenario: Scenario, options: RunOptions) -> int:
 
     control = RunControl()
     runner = Runner(scenario, options, control=control)
-    app = ExplorerApp(runner=runner, control=control, source=str(runner.trace_path))
+    app = ExplorerApp(
+        runner=runner, control=control, source=str(runner.trace_path), handle_signals=True
+    )
     code = app.run()
     return code if code is not None else EXIT_INTERRUPTED
 

@@ -56,8 +56,11 @@ class ChildPane(Log):
 
     def show(self, view: ChildView) -> None:
         """Catch up with `view`: append what is new, or rebuild when it is another child."""
-        self.border_title = view.heading
-        self.border_subtitle = view.state + (f" · filter: {self.filter}" if self.filter else "")
+        subtitle = view.state + (f" · filter: {self.filter}" if self.filter else "")
+        if self.border_title != view.heading:
+            self.border_title = view.heading
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
         if view is not self.view:
             self.view = view
             self.seen_total = 0

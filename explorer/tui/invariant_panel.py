@@ -32,8 +32,17 @@ class InvariantRow(Static, can_focus=True):
         self.invariant = name
         self.status = "pending"
         self.message = ""
+        self._breaks = 0
+        self._shown = False
 
     def show(self, view: InvariantView) -> None:
+        if (view.status, view.message, len(view.breaks)) == (
+            self.status,
+            self.message,
+            self._breaks,
+        ) and self._shown:
+            return
+        self._shown, self._breaks = True, len(view.breaks)
         self.status, self.message = view.status, view.message
         self.set_classes(f"invariant-row {STATUS_CLASSES[view.status]}")
         text = Text()

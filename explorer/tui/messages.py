@@ -36,3 +36,7 @@ class IterationChosen(Message):
     def __init__(self, iteration: int) -> None:
         super().__init__()
         self.iteration = iteration
+
+
+class RunEnded(Message):
+    """The runner's thread is done; the result (or error) is on the app."""

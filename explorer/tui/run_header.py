@@ -43,6 +43,11 @@ def header_text(view: RunView, status: str, where: str) -> Text:
 class RunHeader(Static):
     def __init__(self) -> None:
         super().__init__(id="run-header")
+        self._shown: Text | None = None
 
     def show(self, view: RunView, status: str, where: str = "") -> None:
-        self.update(header_text(view, status, where))
+        text = header_text(view, status, where)
+        if text != self._shown:
+            self._shown = text
+            # Fixed height: no layout pass, which would repaint the whole screen each frame.
+            self.update(text, layout=False)

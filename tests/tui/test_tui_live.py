@@ -20,7 +20,7 @@ async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: runner.parked and runner.started == [1], "iteration 1")
         await pilot.press("space")
-        assert control.paused
+        await wait_until(pilot, lambda: control.paused, "the control to pause")
         assert "paused" in str(app.header.render())
         runner.open_gate()
         await wait_until(pilot, lambda: runner.waiting_for_control, "the end of iteration 1")
@@ -40,10 +40,10 @@ async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
         await pilot.press("space")
         await wait_until(pilot, lambda: runner.parked and runner.started == [1, 2, 3], "resume")
         runner.open_gate()
-        await wait_until(pilot, lambda: app.run_result is not None, "the end of the run")
-        await pilot.pause()
+        await wait_until(
+            pilot, lambda: "finished · exit 1" in str(app.header.render()), "the end of the run"
+        )
         assert app.is_running  # stays open on the results
-        assert "finished · exit 1" in str(app.header.render())
         await pilot.press("q")
     assert app.return_value == 1
 

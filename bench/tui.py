@@ -1,0 +1,242 @@
+"""What the app costs: iteration wall with the TUI vs headless, and a 100,000-line child.
+
+    python bench/tui.py [--iterations 10] [--lines 100000]
+
+1. The same run (default scenario, same seed) headless and in the app, the app in a
+   real terminal (tmux) when there is one, else Textual's headless driver: mean
+   wall of a concurrent iteration, from the traces. Goal: app / headless <= 1.25.
+2. One child printing N lines, in the app: lines in the trace (must be all N), the
+   app process's peak RSS (goal < 250 MB), and how long a key press takes to be
+   answered (space: pause, the header redrawn) while the lines stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "fixtures")]
+ENV = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'fixtures'}"}
+
+CHATTY = """name = "chatty"
+iterations = 1
+timeout = 300
+invariants = ["lockfile_parses"]
+
+[[ops]]
+label = "print {lines} lines"
+argv = ["{{python}}", "-c", '''
+import sys
+write = sys.stdout.write
+for i in range({lines}):
+    write("line %d of a child that prints a lot, to see whether the app keeps up\\n" % i)
+''']
+"""
+
+
+def trace_durations(path: Path) -> list[float]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        event = json.loads(line)
+        if event["kind"] == "iteration_started":
+            block = event["block"]
+        if event["kind"] == "iteration_finished" and block == "iteration":
+            out.append(event["duration"])
+    return out
+
+
+def run_finished(path: Path) -> bool:
+    return path.exists() and '"kind":"run_finished"' in path.read_text(encoding="utf-8")
+
+
+def explorer_argv(trace: Path, work: Path, iterations: int, seed: int) -> list[str]:
+    return [
+        sys.executable, "-m", "explorer", "--iterations", str(iterations), "--seed", str(seed),
+        "--trace", str(trace), "--work-dir", str(work),
+    ]  # fmt: skip
+
+
+def headless_run(tmp: Path, iterations: int, seed: int) -> list[float]:
+    trace = tmp / "headless.jsonl"
+    argv = explorer_argv(trace, tmp / "w-headless", iterations, seed) + ["--headless"]
+    subprocess.run(argv, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, check=False)
+    return trace_durations(trace)
+
+
+def tmux_run(tmp: Path, iterations: int, seed: int) -> list[float]:
+    """The real console app in a real terminal; q once the run is over."""
+    trace = tmp / "tui.jsonl"
+    argv = explorer_argv(trace, tmp / "w-tui", iterations, seed)
+    socket = f"race-bench-{uuid.uuid4().hex[:8]}"
+    tmux = ["tmux", "-L", socket]
+    env = {k: v for k, v in ENV.items() if not k.startswith("TMUX")}
+    command = f"cd {ROOT} && " + " ".join(argv)
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "b", "-x", "160", "-y", "48", command],
+        env=env,
+        check=True,
+    )
+    tick = threading.Event()
+    try:
+        while not run_finished(trace):
+            tick.wait(0.2)
+        subprocess.run([*tmux, "send-keys", "-t", "b", "q"], check=True)
+    finally:
+        tick.wait(1.0)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    return trace_durations(trace)
+
+
+async def app_run(
+    trace: Path, work: Path, scenario: Path | None, iterations: int, seed: int, press_keys: bool
+) -> dict[str, object]:
+    """The app on Textual's headless driver, in this process; optionally time key presses."""
+    from textual import events
+
+    from explorer.control import RunControl
+    from explorer.events import ChildOutput
+    from explorer.runner import Runner, RunOptions
+    from explorer.scenario import load_scenario
+    from explorer.tui.app import ExplorerApp
+
+    control = RunControl()
+    options = RunOptions(iterations=iterations, seed=seed, trace_path=trace, work_dir=work)
+    runner = Runner(load_scenario(scenario), options, control=control)
+    runner.handle_signals = False
+    streaming = asyncio.Event()
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ChildOutput):
+            streaming.set()
+
+    runner.subscribe(on_event)
+    app = ExplorerApp(runner=runner, control=control)
+    latencies: list[float] = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        driver = app._driver
+        assert driver is not None
+        if press_keys:
+            await streaming.wait()
+            # space toggles pause: answered when the app has acted on it (header redrawn).
+            while app.run_result is None and len(latencies) < 200:
+                before = app.paused
+                key = events.Key("space", " ")
+                key.set_sender(app)
+                start = time.perf_counter()
+                driver.send_message(key)
+                while app.paused == before and app.run_result is None:
+                    await asyncio.sleep(0.001)
+                if app.paused == before:
+                    break  # the run ended first: space no longer pauses anything
+                latencies.append(time.perf_counter() - start)
+                await asyncio.sleep(0.05)
+            if app.paused:
+                app.action_toggle_pause()
+        while app.run_result is None:
+            await asyncio.sleep(0.05)
+        await pilot.pause()
+        shown = sum(len(p.lines) for p in app.panes.values())
+        await app.action_quit()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"latencies": latencies, "rss_mb": rss_mb, "pane_lines": shown}
+
+
+def chatty(tmp: Path, lines: int) -> dict[str, object]:
+    scenario = tmp / "chatty.toml"
+    scenario.write_text(CHATTY.format(lines=lines), encoding="utf-8")
+    trace = tmp / "chatty.jsonl"
+    # A fresh process, so the peak RSS is the app's own.
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure-chatty", str(scenario), str(trace), str(tmp / "wc")],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    text = trace.read_text(encoding="utf-8")
+    result["trace_lines"] = text.count('"kind":"child_output"')
+    result["duration"] = trace_durations(trace)
+    headless_trace = tmp / "chatty-headless.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "explorer", "--headless", "--scenario", str(scenario),
+         "--trace", str(headless_trace), "--work-dir", str(tmp / "wch")],
+        cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    result["headless_duration"] = trace_durations(headless_trace)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--measure-chatty", nargs=3, metavar=("SCENARIO", "TRACE", "WORK"))
+    args = parser.parse_args()
+    if args.measure_chatty:
+        scenario, trace, work = (Path(p) for p in args.measure_chatty)
+        out = asyncio.run(app_run(trace, work, scenario, 1, 0, press_keys=True))
+        print(json.dumps(out))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="race-explorer-bench-") as name:
+        tmp = Path(name)
+        print(
+            f"1. iteration wall, default scenario, {args.iterations} iterations, seed {args.seed}"
+        )
+        headless = headless_run(tmp, args.iterations, args.seed)
+        if shutil.which("tmux"):
+            how = "the app in tmux"
+            app = tmux_run(tmp, args.iterations, args.seed)
+        else:
+            how = "the app on Textual's headless driver"
+            out = asyncio.run(
+                app_run(
+                    tmp / "tui.jsonl",
+                    tmp / "w-app",
+                    None,
+                    args.iterations,
+                    args.seed,
+                    press_keys=False,
+                )
+            )
+            app = trace_durations(tmp / "tui.jsonl")
+            del out
+        h, a = statistics.mean(headless), statistics.mean(app)
+        print(f"   headless: mean {h:.3f} s over {len(headless)} iterations")
+        print(f"   {how}: mean {a:.3f} s over {len(app)} iterations")
+        print(f"   ratio app/headless: {a / h:.2f} (goal <= 1.25)")
+
+        print(f"2. one child printing {args.lines:,} lines, in the app")
+        result = chatty(tmp, args.lines)
+        lat = sorted(result["latencies"])  # type: ignore[arg-type]
+        print(f"   lines in the trace: {result['trace_lines']:,} (must be {args.lines:,})")
+        print(f"   lines the pane holds: {result['pane_lines']:,} (capped; the trace has all)")
+        print(f"   peak RSS of the app process: {result['rss_mb']:.0f} MB (goal < 250 MB)")
+        if lat:
+            p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
+            print(
+                f"   key press answered while streaming: median "
+                f"{statistics.median(lat) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+                f"max {lat[-1] * 1000:.0f} ms over {len(lat)} presses"
+            )
+        print(
+            f"   the iteration: {result['duration']} s in the app, "
+            f"{result['headless_duration']} s headless"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
