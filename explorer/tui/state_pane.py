@@ -75,6 +75,8 @@ class StatePane(Vertical):
         super().__init__(id="state")
         self.shown_version = -1
         self.lockfile_plain = ""
+        self.state: StateView | None = None
+        self._shown: dict[str, object] = {}  # per tab, what it shows (to skip no-op updates)
 
     def compose(self) -> ComposeResult:
         with TabbedContent():
@@ -88,17 +90,45 @@ class StatePane(Vertical):
         with TabPane("Tree", id="tab-tree"), VerticalScroll():
             yield Static(id="tree")
         with TabPane("Changes", id="tab-changes"), VerticalScroll():
-            yield Static(id="feed")
+            yield Static(id="changes")
 
     def show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
 
     def on_state_updated(self, message: StateUpdated) -> None:
-        state = message.state
+        self.state = message.state
         self.shown_version = message.version
-        lockfile = lockfile_text(state)
+        lockfile = lockfile_text(message.state)
         self.lockfile_plain = lockfile.plain
-        self.query_one("#lockfile", Static).update(lockfile)
-        self.query_one("#catalog", Static).update(catalog_table(state.snapshot))
-        self.query_one("#tree", Static).update(files_tree(state.snapshot))
-        self.query_one("#feed", Static).update(feed_text(state))
+        self._render_tab(self.query_one(TabbedContent).active, lockfile)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if self.state is not None and event.pane.id:
+            self._render_tab(event.pane.id)
+
+    def _render_tab(self, tab: str, lockfile: Text | None = None) -> None:
+        """Render only the visible tab, and only when its content changed.
+
+        A Static whose height changes costs a layout pass of the whole screen; snapshots
+        arrive many times an iteration, mostly with nothing new in a given tab.
+        """
+        state = self.state
+        if state is None:
+            return
+        snap = state.snapshot
+        content: Text | Table | Tree
+        if tab == "tab-lockfile":
+            content = lockfile if lockfile is not None else lockfile_text(state)
+            key: object = content.plain
+        elif tab == "tab-catalog":
+            content, key = catalog_table(snap), tuple(snap.catalog) if snap else ()
+        elif tab == "tab-tree":
+            content, key = files_tree(snap), tuple(snap.files) if snap else ()
+        elif tab == "tab-changes":
+            last = state.feed[-1] if state.feed else None
+            content, key = feed_text(state), (len(state.feed), last)
+        else:
+            return
+        if self._shown.get(tab) != key:
+            self._shown[tab] = key
+            self.query_one(f"#{tab.removeprefix('tab-')}", Static).update(content)

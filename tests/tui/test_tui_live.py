@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from explorer.control import RunControl
+from explorer.events import ChildOutput
 from explorer.tui.app import ExplorerApp
 from explorer.tui.messages import IterationChosen
+from explorer.tui.model import PANE_LINE_CAP
 from tests.tui.conftest import SIZE, wait_until
 from tests.tui.fake_runner import FakeRunner
 
@@ -74,3 +76,43 @@ async def test_a_live_break_turns_the_row_red_as_it_happens() -> None:
         await pilot.press("q")
     assert runner.interrupted
     assert app.return_value == 130
+
+
+async def test_a_burst_of_output_is_written_in_one_batch_and_capped() -> None:
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: runner.parked and 0 in app.panes, "iteration 1")
+        pane = app.panes[0]
+        calls: list[int] = []
+        write_lines = pane.write_lines
+
+        def counting(lines, scroll_end=None):  # type: ignore[no-untyped-def]
+            lines = list(lines)
+            calls.append(len(lines))
+            return write_lines(lines, scroll_end)
+
+        pane.write_lines = counting  # type: ignore[method-assign]
+        burst = [
+            ChildOutput(t=9.0, iteration=1, child=0, stream="stdout", line=f"burst {i}")
+            for i in range(PANE_LINE_CAP * 3)
+        ]
+        for event in burst:
+            app.receive(event)
+        last = f"  burst {len(burst) - 1}"
+        await wait_until(pilot, lambda: bool(pane.lines) and pane.lines[-1] == last, "the burst")
+        assert len(calls) <= 2 and sum(calls) <= PANE_LINE_CAP + 50
+        assert len(pane.lines) == PANE_LINE_CAP  # the pane is capped, the trace keeps all
+        assert app.view.block is not None
+        assert app.view.block.children[0].total_lines >= len(burst)
+        await pilot.press("q")
+
+
+def test_latest_state_messages_replace_older_ones() -> None:
+    from explorer.tui.messages import EventsQueued, StateUpdated
+    from explorer.tui.model import StateView
+
+    state = StateView()
+    assert EventsQueued().can_replace(EventsQueued())
+    assert StateUpdated(state, 2).can_replace(StateUpdated(state, 1))
+    assert not StateUpdated(state, 2).can_replace(EventsQueued())
+    assert not IterationChosen(1).can_replace(IterationChosen(2))  # a choice is not a state
