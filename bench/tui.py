@@ -7,7 +7,7 @@
    wall of a concurrent iteration, from the traces. Goal: app / headless <= 1.25.
 2. One child printing N lines, in the app: lines in the trace (must be all N), the
    app process's peak RSS (goal < 250 MB), and how long a key press takes to be
-   answered (space: pause, the header redrawn) while the lines stream.
+   answered (space: pause/resume, the header redrawn) while the lines stream.
 """
 
 from __future__ import annotations

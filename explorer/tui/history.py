@@ -68,6 +68,15 @@ class History:
     # --- recording ---------------------------------------------------------
 
     def record(self, event: Event) -> None:
+        if type(event) is ChildOutput and self._current is not None:
+            # The hot path: a chatty child sends tens of thousands of these a second.
+            block = self._blocks[self._current]
+            if self.output_cap is not None:
+                kept = block.outputs[event.child] = block.outputs.get(event.child, 0) + 1
+                if kept > self.output_cap:
+                    self._compact(block, event.child)
+            block.events.append(event)
+            return
         self._summaries = None
         if isinstance(event, RunStarted):
             self.run_started = event

@@ -390,6 +390,14 @@ class RunView:
         return self.block
 
     def apply(self, event: Event) -> None:
+        if type(event) is ChildOutput and self.block is not None:
+            # The hot path, kept short: one line into one pane.
+            self.block.events_applied += 1
+            self.block.child(event.child).add(
+                (ERR if event.stream == "stderr" else OUT) + event.line
+            )
+            self.changes.add("panes")
+            return
         self.last_t = max(self.last_t, event.t)
         if isinstance(event, RunStarted):
             self.started = event
