@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint screenshots bench clean
+.PHONY: run test lint screenshots bench bench-bugs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,7 +13,7 @@ run: $(STAMP)
 	$(VENV)/bin/race-explorer $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check explorer fixtures tests bench
+	$(VENV)/bin/ruff check explorer fixtures tests bench screenshots
 	$(VENV)/bin/mypy
 
 test: lint
@@ -24,6 +24,10 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/overhead.py
+	$(PY) bench/tui.py
+
+bench-bugs: $(STAMP)
+	$(PY) bench/find_bugs.py
 
 clean:
 	rm -rf $(VENV) .race-explorer
