@@ -104,16 +104,17 @@ async def main() -> None:
     trace, iteration = pct_w2
     reader = TraceReader(trace)
     recorded = load_recorded(reader, iteration)
+    scenario = scenario_of(reader)
     same = 0
     start = time.monotonic()
-    for _ in range(20):
-        outcome = await rerun(recorded, scenario_of(reader))
+    for n in range(20):
+        outcome = await rerun(recorded, scenario, traces / f"rerun-{n}.jsonl")
         same += signature(outcome.breaks) == signature(recorded.breaks)
     print(f"\nswamp-w2 under pct, iteration {iteration}: "
           f"{'; '.join(b.message for b in recorded.failing)}")
     print(f"reruns under the recorded schedule reproducing it: {same}/20 "
           f"({(time.monotonic() - start) / 20:.2f} s each)")
-    result = await shrink(recorded, scenario_of(reader))
+    result = await shrink(recorded, scenario)
     if result is None:
         print("shrink: the break did not reproduce")
         return

@@ -8,7 +8,6 @@ runs and CI never load Textual.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -47,10 +46,7 @@ def _tui(entry: str) -> Any:
         from explorer.tui import app
     except ImportError as exc:
         _fail(f"the interactive app is not available ({exc}); use --headless")
-    func = getattr(app, entry, None)
-    if func is None:
-        _fail(f"the interactive app has no {entry}() yet; use --headless")
-    return func
+    return getattr(app, entry)
 
 
 def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
@@ -169,10 +165,7 @@ def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, time
 
         render(reader, Console(soft_wrap=True), iteration)
         sys.exit(0)
-    run_replay = _tui("run_replay")
-    if iteration is not None and "iteration" in inspect.signature(run_replay).parameters:
-        sys.exit(run_replay(trace, iteration=iteration))
-    sys.exit(run_replay(trace))
+    sys.exit(_tui("run_replay")(trace, iteration=iteration))
 
 
 async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, Path | None]:

@@ -22,24 +22,13 @@ class RunControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
     def pause(self) -> None:
         """Let the current iteration finish; start no new one until resumed."""
         self._running.clear()
 
     def resume(self) -> None:
+        self._credits = 0  # a leftover "one more" would pause the run again
         self._running.set()
-
-    def toggle(self) -> bool:
-        """Pause if running, resume if paused; returns whether it is now paused."""
-        if self.paused:
-            self.resume()
-        else:
-            self.pause()
-        return self.paused
 
     def one_more(self) -> None:
         """While paused, allow exactly one more iteration to start."""

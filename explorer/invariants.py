@@ -50,11 +50,14 @@ class Invariant:
     def run(self, snapshot: Snapshot, outputs: Sequence[Transcript]) -> list[Break]:
         """The breaks, named after this invariant whatever the function called them."""
         out: list[Break] = []
-        for item in self.check(snapshot, outputs):
-            if isinstance(item, Break):
-                out.append(replace(item, invariant=self.name, classification=None))
-            else:
-                out.append(Break(self.name, str(item)))
+        try:
+            for item in self.check(snapshot, outputs):
+                if isinstance(item, Break):
+                    out.append(replace(item, invariant=self.name, classification=None))
+                else:
+                    out.append(Break(self.name, str(item)))
+        except Exception as exc:  # a plugin's bug must not end the run or stop live checks
+            out.append(Break(self.name, f"the check itself raised {exc!r}"))
         return out
 
 

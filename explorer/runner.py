@@ -48,6 +48,7 @@ from explorer.events import (
 from explorer.invariants import Transcript, due
 from explorer.scenario import Command, Scenario, Service, expand
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
+from explorer.scheduling.factory import make_factory
 from explorer.snapshot import Snapshot, archive_dir, catalog_files, read_snapshot, store_stamp
 from explorer.trace import TraceWriter, default_trace_path, make_header
 from explorer.watch import Batch, RepoWatcher
@@ -82,12 +83,6 @@ class RunOptions:
 
 
 def make_scheduler_factory(options: RunOptions) -> SchedulerFactory:
-    if options.strategy == "os" and options.kill_at is None and not options.kill_rate:
-        return SchedulerFactory()
-    try:
-        from explorer.scheduling.factory import make_factory
-    except ImportError as exc:
-        raise RunError(f"strategy {options.strategy!r} needs explorer.scheduling ({exc})") from exc
     try:
         return make_factory(options.strategy, options.seed, depth=options.depth,
                             kill_at=options.kill_at, kill_rate=options.kill_rate)
@@ -190,7 +185,7 @@ class Runner:
         self._t0 = time.monotonic()
         header = make_header(
             scenario=self.scenario.name,
-            scenario_path=str(self.scenario.path) if self.scenario.path else None,
+            scenario_path=str(self.scenario.path.resolve()) if self.scenario.path else None,
             seed=self.options.seed,
         )
         writer = TraceWriter(self._trace_path, header)
@@ -288,7 +283,7 @@ class Runner:
             ops = [self._spec(i, op) for i, op in enumerate(self.scenario.ops)]
             self.emit(RunStarted(
                 t=self.now(), scenario=self.scenario.name,
-                scenario_path=str(self.scenario.path) if self.scenario.path else None,
+                scenario_path=str(self.scenario.path.resolve()) if self.scenario.path else None,
                 seed=self.options.seed, iterations=self.iterations, ops=ops,
                 invariants=[InvariantSpec(i.name, i.when) for i in self.scenario.invariants],
                 repo_dir=str(self._repo), watched=list(self.scenario.watch),
@@ -366,7 +361,7 @@ class Runner:
             if self._interrupted:
                 raise _Interrupted
             if result.returncode != 0:
-                last = block.lines.get(spec.child, ["no output"])[-1:] or ["no output"]
+                last = (block.lines.get(spec.child) or ["no output"])[-1:]
                 how = (f"was killed ({result.killed})" if result.killed
                        else f"exited {result.returncode}")
                 failure = Break(SETUP_FAILED, f"setup step {spec.child} ({spec.label}) {how}: "
@@ -381,7 +376,8 @@ class Runner:
         await scheduler.start(SchedulerContext(
             iteration=iteration, emit=self.emit, now=self.now,
             kill=lambda child: self._kill_child(block, child),
-            children=[s.child for s in block.specs],
+            # Children past the concurrency limit start later and register then.
+            children=[s.child for s in block.specs][: self.scenario.concurrency],
             settled=lambda: self._settled(block),
         ))
         gate = asyncio.Semaphore(self.scenario.concurrency)

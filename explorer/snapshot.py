@@ -106,6 +106,8 @@ def _copy_consistent(db: Path, dest: Path) -> bool:
         shutil.copyfile(db, dest)
         if before[1] is not None:
             shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
+        else:
+            dest.with_name(dest.name + "-wal").unlink(missing_ok=True)
     except FileNotFoundError:
         return False
     return (_stamp(db), _stamp(wal)) == before

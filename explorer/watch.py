@@ -120,6 +120,7 @@ class RepoWatcher:
 
     async def stop(self) -> None:
         self._stop.set()
+        self.marker.unlink(missing_ok=True)
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), 2.0)

@@ -196,8 +196,8 @@ class ControlledScheduler(Scheduler):
         """Called when no child runs: who goes next (None: wait for a change)."""
         if not parked or self.strategy is None:
             return None
-        spinning = [p for p in parked if not p.is_yield] or list(parked)
-        chosen = self.strategy.choose(spinning, self.steps + 1)
+        runnable = [p for p in parked if not p.is_yield] or list(parked)
+        chosen = self.strategy.choose(runnable, self.steps + 1)
         return Decision(chosen, self._fault_or_run(chosen))
 
     def _fault_or_run(self, child: int) -> ScheduleAction:

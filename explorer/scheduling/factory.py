@@ -87,8 +87,6 @@ def make_factory(
     """`os` without kill faults needs no socket at all: the plain factory."""
     if strategy == "os" and kill_at is None and not kill_rate:
         return SchedulerFactory()
-    factory = ControlledFactory(
+    return ControlledFactory(
         strategy, seed, depth=depth, grace=grace, kill_at=kill_at, kill_rate=kill_rate
     )
-    factory.strategy = strategy
-    return factory

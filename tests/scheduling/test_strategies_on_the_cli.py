@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.events import Event, IterationFinished, ScheduleDecision
+from explorer.events import ChildStarted, Event, IterationFinished, ScheduleDecision
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import load_scenario
 
@@ -38,3 +38,23 @@ def test_correct_stays_clean_under_control(tmp_path: Path, strategy: str) -> Non
     assert code == 0, [b for e in events if isinstance(e, IterationFinished) for b in e.breaks]
     decisions = [e for e in events if isinstance(e, ScheduleDecision)]
     assert any(d.action == "run" for d in decisions)
+
+
+def test_children_past_the_concurrency_limit_are_not_declared_blocked(tmp_path: Path) -> None:
+    # Only two run at once: the other two start later and must not be waited for, or
+    # declared blocked, before they exist.
+    import dataclasses
+
+    scenario = dataclasses.replace(load_scenario(None), concurrency=2)
+    events: list[Event] = []
+    runner = Runner(scenario, RunOptions(trace_path=tmp_path / "run.jsonl", iterations=1,
+                                         strategy="random", seed=3))
+    runner.handle_signals = False
+    runner.subscribe(events.append)
+    assert asyncio.run(runner.run()).exit_code == 0
+    started: set[int] = set()
+    for event in events:
+        if isinstance(event, ChildStarted) and event.iteration == 1:
+            started.add(event.child)
+        if isinstance(event, ScheduleDecision) and event.action == "blocked":
+            assert event.chosen in started
