@@ -93,8 +93,7 @@ def summary(reader: TraceReader, console: Console) -> None:
             started, exits, changes = event, {}, 0
             labels = {c.child: c.label for c in event.children}
         elif isinstance(event, ChildExited):
-            exits[event.child] = (f"killed ({event.killed})" if event.killed
-                                  else f"exit {event.returncode}")
+            exits[event.child] = event.outcome
         elif isinstance(event, FileChanged):
             changes += len(event.changes)
         elif isinstance(event, IterationFinished) and started is not None:

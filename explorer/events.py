@@ -134,6 +134,11 @@ class ChildExited(Event):
     returncode: int | None
     killed: KillReason | None = None
 
+    @property
+    def outcome(self) -> str:
+        """How the child ended, in the words every face uses."""
+        return f"killed ({self.killed})" if self.killed else f"exit {self.returncode}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class FileChanged(Event):

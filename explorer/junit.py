@@ -41,8 +41,7 @@ class JUnitRecorder:
         elif isinstance(event, IterationStarted):
             self._kind, self._children, self._exits = event.block, list(event.children), {}
         elif isinstance(event, ChildExited):
-            self._exits[event.child] = (f"killed ({event.killed})" if event.killed
-                                        else f"exit {event.returncode}")
+            self._exits[event.child] = event.outcome
         elif isinstance(event, IterationFinished):
             self._cases.append(self._case(event))
             self._time += event.duration

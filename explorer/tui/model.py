@@ -287,7 +287,7 @@ class BlockView:
             view.returncode = event.returncode
             view.killed = event.killed
             view.status = "killed" if event.killed else "exited"
-            text = f"killed ({event.killed})" if event.killed else f"exit {event.returncode}"
+            text = event.outcome
             view.add(EXIT + text)
             self._mark(event.t, event.child, "exit", text)
             return {"panes"}
