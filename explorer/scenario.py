@@ -279,14 +279,21 @@ class _Parser:
                                         integer=False, minimum=0.001))
         return Command(label=label, argv=argv, timeout=timeout)
 
-    def services(self, value: Any) -> tuple[Service, ...]:
+    def tables(self, value: Any, key: str, allowed: set[str]) -> list[tuple[str, dict[str, Any]]]:
+        """A list of tables, each checked for unknown keys, as (its key, the table) pairs."""
         if not isinstance(value, list):
-            raise self.fail("services", "a list of tables", value)
-        out: list[Service] = []
+            raise self.fail(key, "a list of tables", value)
+        out = []
         for i, item in enumerate(value):
-            key = f"services[{i}]"
-            table = self.table(item, key)
-            self.check_keys(table, _SERVICE_KEYS, key)
+            where = f"{key}[{i}]"
+            table = self.table(item, where)
+            self.check_keys(table, allowed, where)
+            out.append((where, table))
+        return out
+
+    def services(self, value: Any) -> tuple[Service, ...]:
+        out: list[Service] = []
+        for key, table in self.tables(value, "services", _SERVICE_KEYS):
             name = self.string(table.get("name"), f"{key}.name")
             if not name.isidentifier() or name in BASE_PLACEHOLDERS:
                 raise self.fail(f"{key}.name", "an identifier other than "
@@ -380,13 +387,8 @@ class _Parser:
         return Invariant(func_name, when, cast(Check, func))
 
     def transients(self, value: Any, invariant_names: set[str]) -> tuple[Transient, ...]:
-        if not isinstance(value, list):
-            raise self.fail("transients", "a list of tables", value)
         out: list[Transient] = []
-        for i, item in enumerate(value):
-            key = f"transients[{i}]"
-            table = self.table(item, key)
-            self.check_keys(table, _TRANSIENT_KEYS, key)
+        for key, table in self.tables(value, "transients", _TRANSIENT_KEYS):
             raw = self.string(table.get("pattern"), f"{key}.pattern")
             try:
                 pattern = re.compile(raw)

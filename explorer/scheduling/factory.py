@@ -80,7 +80,6 @@ def make_factory(
     seed: int,
     *,
     depth: int = 3,
-    grace: float = DEFAULT_GRACE,
     kill_at: str | None = None,
     kill_rate: float = 0.0,
 ) -> SchedulerFactory:
@@ -88,5 +87,5 @@ def make_factory(
     if strategy == "os" and kill_at is None and not kill_rate:
         return SchedulerFactory()
     return ControlledFactory(
-        strategy, seed, depth=depth, grace=grace, kill_at=kill_at, kill_rate=kill_rate
+        strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate
     )

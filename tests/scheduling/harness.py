@@ -28,6 +28,14 @@ class BlockResult:
         return [e for e in self.events if isinstance(e, ScheduleDecision)]
 
 
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 async def run_block(
     scheduler: Scheduler, tmp: Path, children: list[list[str]], timeout: float = 60
 ) -> BlockResult:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 from explorer.classify import classify, explained_by_kill
@@ -11,17 +10,11 @@ from explorer.events import Break, ChildExited, ChildStarted, Event, IterationFi
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import load_scenario
 
+from .harness import alive
+
 PULL = ["python", "-m", "lifecycle", "extension", "pull", "@stress/alpha@1.0.0"]
 UPDATE = ["python", "-m", "lifecycle", "extension", "update"]
 KNOWN = {"@stress/alpha", "@stress/beta"}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_a_killed_child_explains_only_its_own_extension() -> None:
@@ -60,7 +53,7 @@ def test_correct_profile_survives_kill_faults_and_the_reconcile_repairs(tmp_path
     assert len(killed) == 3  # the first child to reach catalog-begin, in each iteration
     assert all(e.returncode == -9 for e in killed)
     pids = [e.pid for e in events if isinstance(e, ChildStarted)]
-    assert pids and not any(_alive(pid) for pid in pids)
+    assert pids and not any(alive(pid) for pid in pids)
     blocks = [e for e in events if isinstance(e, IterationFinished)]
     assert all(not b.is_failure for block in blocks for b in block.breaks), [
         b for block in blocks for b in block.breaks]

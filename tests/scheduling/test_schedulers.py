@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,9 @@ import pytest
 from explorer.scheduling.factory import ControlledFactory, ReplayFactory
 from explorer.scheduling.replay import ReplayScheduler
 
-from .harness import run_block
+from .harness import alive, run_block
 
 THREE = [["a", "4"], ["b", "4"], ["c", "4"]]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("strategy", ["random", "pct"])
@@ -75,7 +66,7 @@ async def test_kill_at_checkpoint_kills_the_whole_child(tmp_path: Path) -> None:
     victim = "abc"[kills[0].chosen]
     assert f"{victim}:1" in block.log and f"{victim}:2" not in block.log
     assert block.returncodes[kills[0].chosen] == -9
-    assert not _alive(block.pids[kills[0].chosen])
+    assert not alive(block.pids[kills[0].chosen])
 
 
 async def test_spinning_child_never_starves_the_others(tmp_path: Path) -> None:
