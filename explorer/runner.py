@@ -106,8 +106,24 @@ class _Block:
     fault_killed: list[list[str]] = field(default_factory=list)  # argv of children killed
     stamp: tuple[tuple[int, int] | None, ...] = ()  # the stores' (mtime, size) last looked at
     started: float = 0.0
+    _transcripts: list[Transcript] | None = None
+
+    def add_line(self, child: int, text: str) -> None:
+        self.lines[child].append(text)
+        self._transcripts = None
+
+    def exited(self, child: int, returncode: int | None) -> None:
+        self.returncodes[child] = returncode
+        self._transcripts = None
 
     def transcripts(self) -> list[Transcript]:
+        """The children's outputs so far; kept between looks at the stores that saw no
+        new line (most of them, under a scheduler), rebuilt only after one."""
+        if self._transcripts is None:
+            self._transcripts = self._build_transcripts()
+        return self._transcripts
+
+    def _build_transcripts(self) -> list[Transcript]:
         return [
             Transcript(s.child, s.label, tuple(self.lines.get(s.child, ())),
                        self.returncodes.get(s.child))
@@ -448,7 +464,7 @@ class Runner:
             scheduler.child_started(spec.child, pid)
 
         def line(stream: Stream, text: str) -> None:
-            block.lines[spec.child].append(text)
+            block.add_line(spec.child, text)
             self.emit(ChildOutput(t=self.now(), iteration=iteration, child=spec.child,
                                   stream=stream, line=text))
 
@@ -457,7 +473,7 @@ class Runner:
                                      groups=self._groups, on_start=started, on_line=line)
         finally:
             scheduler.child_exited(spec.child)
-        block.returncodes[spec.child] = result.returncode
+        block.exited(spec.child, result.returncode)
         if result.killed == "fault":
             block.fault_killed.append(spec.argv)
         if result.killed == "timeout":
