@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "fixtures")]
 ENV = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'fixtures'}"}
 
+RUN_DEADLINE_SECONDS = 300
+
 CHATTY = """name = "chatty"
 iterations = 1
 timeout = 300
@@ -90,8 +92,11 @@ def tmux_run(tmp: Path, iterations: int, seed: int) -> list[float]:
         check=True,
     )
     tick = threading.Event()
+    deadline = time.monotonic() + RUN_DEADLINE_SECONDS
     try:
         while not run_finished(trace):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the app's run did not finish in {RUN_DEADLINE_SECONDS} s")
             tick.wait(0.2)
         subprocess.run([*tmux, "send-keys", "-t", "b", "q"], check=True)
     finally:
@@ -145,13 +150,15 @@ async def app_run(
                 await asyncio.sleep(0.05)
             if app.paused:
                 app.action_toggle_pause()
+        deadline = time.monotonic() + RUN_DEADLINE_SECONDS
         while app.run_result is None:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the app's run did not finish in {RUN_DEADLINE_SECONDS} s")
             await asyncio.sleep(0.05)
         await pilot.pause()
-        shown = sum(len(p.lines) for p in app.panes.values())
         await app.action_quit()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"latencies": latencies, "rss_mb": rss_mb, "pane_lines": shown}
+    return {"latencies": latencies, "rss_mb": rss_mb}
 
 
 def chatty(tmp: Path, lines: int) -> dict[str, object]:
@@ -177,9 +184,18 @@ def chatty(tmp: Path, lines: int) -> dict[str, object]:
     return result
 
 
+def app_durations(tmp: Path, iterations: int, seed: int) -> list[float]:
+    if shutil.which("tmux"):
+        return tmux_run(tmp, iterations, seed)
+    trace = tmp / "tui.jsonl"
+    asyncio.run(app_run(trace, tmp / "w-app", None, iterations, seed, press_keys=False))
+    return trace_durations(trace)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=10, help="per round and mode")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--measure-chatty", nargs=3, metavar=("SCENARIO", "TRACE", "WORK"))
@@ -192,27 +208,23 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="race-explorer-bench-") as name:
         tmp = Path(name)
+        how = "the app in tmux" if shutil.which("tmux") else "the app on Textual's headless driver"
         print(
-            f"1. iteration wall, default scenario, {args.iterations} iterations, seed {args.seed}"
+            f"1. iteration wall, default scenario, seed {args.seed}: {args.rounds} rounds of "
+            f"{args.iterations} iterations headless, then {args.iterations} in {how}"
         )
-        headless = headless_run(tmp, args.iterations, args.seed)
-        if shutil.which("tmux"):
-            how = "the app in tmux"
-            app = tmux_run(tmp, args.iterations, args.seed)
-        else:
-            how = "the app on Textual's headless driver"
-            out = asyncio.run(
-                app_run(
-                    tmp / "tui.jsonl",
-                    tmp / "w-app",
-                    None,
-                    args.iterations,
-                    args.seed,
-                    press_keys=False,
-                )
-            )
-            app = trace_durations(tmp / "tui.jsonl")
-            del out
+        # Rounds alternate, so a change in the machine's load weighs on both sides.
+        headless: list[float] = []
+        app: list[float] = []
+        for n in range(args.rounds):
+            round_dir = tmp / f"round-{n}"
+            round_dir.mkdir()
+            h = headless_run(round_dir, args.iterations, args.seed)
+            a = app_durations(round_dir, args.iterations, args.seed)
+            headless += h
+            app += a
+            hm, am = statistics.mean(h), statistics.mean(a)
+            print(f"   round {n + 1}: headless {hm:.3f} s, app {am:.3f} s, ratio {am / hm:.2f}")
         h, a = statistics.mean(headless), statistics.mean(app)
         print(f"   headless: mean {h:.3f} s over {len(headless)} iterations")
         print(f"   {how}: mean {a:.3f} s over {len(app)} iterations")
@@ -222,7 +234,6 @@ def main() -> int:
         result = chatty(tmp, args.lines)
         lat = sorted(result["latencies"])  # type: ignore[arg-type]
         print(f"   lines in the trace: {result['trace_lines']:,} (must be {args.lines:,})")
-        print(f"   lines the pane holds: {result['pane_lines']:,} (capped; the trace has all)")
         print(f"   peak RSS of the app process: {result['rss_mb']:.0f} MB (goal < 250 MB)")
         if lat:
             p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -51,6 +52,9 @@ if TYPE_CHECKING:
     from explorer.scenario import Scenario
 
 FRAME_SECONDS = 1 / 20  # output panes are redrawn at most this often
+# The children being watched need the CPU more than the screen does: frames are spaced
+# so that drawing takes at most this share of a core (fewer frames when they are dear).
+DRAW_SHARE = 0.25
 GIL_SWITCH_SECONDS = 0.001
 QUIT_GRACE_SECONDS = 15.0
 EXIT_INTERRUPTED = 130
@@ -134,9 +138,11 @@ class ExplorerApp(App[int]):
         self._pending: deque[Event] = deque()
         self._flush_scheduled = False
         self._last_flush = 0.0
+        self._frame_cost = 0.0  # the app thread's CPU time for the last frame, drawing included
         self._run_worker: Worker[None] | None = None
         self._runner_loop: asyncio.AbstractEventLoop | None = None
         self._runner_ready = threading.Event()
+        self._runner_done = threading.Event()
         self._app_loop: asyncio.AbstractEventLoop | None = None
         self._run_ended = asyncio.Event()
         self.paused = False  # what the user asked; the RunControl follows on its own loop
@@ -178,7 +184,7 @@ class ExplorerApp(App[int]):
             if self.handle_signals:
                 for sig in (signal.SIGTERM, signal.SIGHUP):
                     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                        self._app_loop.add_signal_handler(sig, self._interrupt_runner)
+                        self._app_loop.add_signal_handler(sig, self._on_terminate, sig)
             self._run_worker = self.run_worker(
                 self._drive, name="runner", group="runner", thread=True, exit_on_error=False
             )
@@ -196,16 +202,22 @@ class ExplorerApp(App[int]):
             self.post_message(EventsQueued())
 
     def on_events_queued(self, _: EventsQueued) -> None:
-        wait = self._last_flush + FRAME_SECONDS - time.monotonic()
+        wait = self._last_flush + max(FRAME_SECONDS, self._frame_cost / DRAW_SHARE)
+        wait -= time.monotonic()
         if wait > 0:
             self.set_timer(wait, self.flush)
         else:
             self.call_later(self.flush)
 
+    def _frame_drawn(self, started_cpu: float) -> None:
+        self._frame_cost = time.thread_time() - started_cpu
+
     async def flush(self) -> None:
         """Fold everything queued since the last frame and update the screen once."""
         self._flush_scheduled = False
         self._last_flush = time.monotonic()
+        # What this frame costs the app's thread, its drawing included, paces the next.
+        self.call_after_refresh(self._frame_drawn, time.thread_time())
         pending = self._pending
         while pending:
             event = pending.popleft()
@@ -246,6 +258,7 @@ class ExplorerApp(App[int]):
         finally:
             sys.setswitchinterval(switch_interval)
             self._runner_ready.set()
+            self._runner_done.set()
             self.run_result, self.run_error = result, error
             if self._app_loop is not None and not self._app_loop.is_closed():
                 with contextlib.suppress(RuntimeError):  # the app is already gone
@@ -262,6 +275,25 @@ class ExplorerApp(App[int]):
     def _interrupt_runner(self) -> None:
         if self.runner is not None:
             self._in_runner(self.runner.interrupt)
+
+    def _on_terminate(self, sig: signal.Signals) -> None:
+        """SIGTERM, or SIGHUP (the terminal went away): stop the run, then leave."""
+        if sig == signal.SIGHUP:
+            # Nothing reads the terminal any more: Textual's writer thread dies on its
+            # first write and the app would block on the next frames, never to exit.
+            # Leave from a thread of our own once the runner has killed the children
+            # and closed the trace.
+            threading.Thread(target=self._leave_after_runner, daemon=True).start()
+        elif self._run_ended.is_set():
+            self.exit(self.exit_code)
+        else:
+            self._interrupt_runner()  # the app leaves once the runner has cleaned up
+
+    def _leave_after_runner(self) -> None:
+        self._runner_ready.wait(QUIT_GRACE_SECONDS)
+        self._interrupt_runner()
+        self._runner_done.wait(QUIT_GRACE_SECONDS)
+        os._exit(self.exit_code)
 
     async def on_run_ended(self, _: RunEnded) -> None:
         await self.flush()

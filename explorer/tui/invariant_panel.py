@@ -42,6 +42,7 @@ class InvariantRow(Static, can_focus=True):
             self._breaks,
         ) and self._shown:
             return
+        height_changes = not self._shown or view.message != self.message
         self._shown, self._breaks = True, len(view.breaks)
         self.status, self.message = view.status, view.message
         self.set_classes(f"invariant-row {STATUS_CLASSES[view.status]}")
@@ -52,7 +53,8 @@ class InvariantRow(Static, can_focus=True):
         if view.message:
             extra = f" (+{len(view.breaks) - 1})" if len(view.breaks) > 1 else ""
             text.append(f"\n  {view.message}{extra}")
-        self.update(text)
+        # A layout pass repaints the whole screen: ask for one only when the height changes.
+        self.update(text, layout=height_changes)
         self.tooltip = "\n".join(b.message for b in view.breaks) or None
 
 

@@ -8,6 +8,7 @@ from textual.widgets.option_list import Option
 
 from explorer.tui.messages import IterationChosen
 from explorer.tui.model import IterationSummary
+from explorer.tui.steady_box import SteadyBox
 
 VERDICT_STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red", None: "cyan"}
 VERDICT_GLYPHS = {"clean": "✓", "tolerated": "≈", "failed": "✗", None: "…"}
@@ -23,7 +24,7 @@ def summary_prompt(summary: IterationSummary) -> Text:
     return text
 
 
-class IterationList(OptionList):
+class IterationList(SteadyBox, OptionList):
     def __init__(self) -> None:
         super().__init__(id="iterations")
         self.border_title = "Iterations"
@@ -34,14 +35,17 @@ class IterationList(OptionList):
         wanted = [(s.iteration, s.verdict, s.duration) for _, s in sorted(summaries.items())]
         if wanted != self._shown:
             ordered = [s for _, s in sorted(summaries.items())]
-            same = 0
-            while same < min(len(wanted), len(self._shown)) and wanted[same] == self._shown[same]:
-                same += 1
-            if same < len(self._shown):
-                self.clear_options()
-                same = 0
+            if len(wanted) < len(self._shown) or any(
+                w[0] != s[0] for w, s in zip(wanted, self._shown, strict=False)
+            ):
+                self.clear_options()  # another run's iterations: start again
+                self._shown = []
+            for row, (w, s) in enumerate(zip(wanted, self._shown, strict=False)):
+                if w != s:  # a verdict or a duration came in: rewrite that row only
+                    self.replace_option_prompt_at_index(row, summary_prompt(ordered[row]))
             self.add_options(
-                Option(summary_prompt(s), id=f"it-{s.iteration}") for s in ordered[same:]
+                Option(summary_prompt(s), id=f"it-{s.iteration}")
+                for s in ordered[len(self._shown) :]
             )
             self._shown = wanted
         if current is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -57,10 +59,18 @@ def files_tree(snap: StateSnapshot | None) -> Tree | Text:
     return root
 
 
+def tree_lines(files: Iterable[str]) -> int:
+    """Lines `files_tree` takes: the root, and one for each distinct directory or file."""
+    parts = {
+        tuple(path.split("/")[:depth]) for path in files for depth in range(1, path.count("/") + 2)
+    }
+    return 1 + len(parts)
+
+
 def feed_text(state: StateView) -> Text:
     if not state.feed:
         return Text("(no file changes yet)", style="dim")
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     styles = {"added": "green", "modified": "yellow", "deleted": "red"}
     for t, change, path in reversed(state.feed):
         text.append(f"{t:8.3f}s ", style="dim")
@@ -77,6 +87,7 @@ class StatePane(Vertical):
         self.lockfile_plain = ""
         self.state: StateView | None = None
         self._shown: dict[str, object] = {}  # per tab, what it shows (to skip no-op updates)
+        self._heights: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         with TabbedContent():
@@ -120,15 +131,23 @@ class StatePane(Vertical):
         if tab == "tab-lockfile":
             content = lockfile if lockfile is not None else lockfile_text(state)
             key: object = content.plain
+            height = len(content.plain.splitlines())
         elif tab == "tab-catalog":
             content, key = catalog_table(snap), tuple(snap.catalog) if snap else ()
+            height = len(snap.catalog) + 1 if snap else 1
         elif tab == "tab-tree":
             content, key = files_tree(snap), tuple(snap.files) if snap else ()
+            height = tree_lines(snap.files if snap else ())
         elif tab == "tab-changes":
             last = state.feed[-1] if state.feed else None
             content, key = feed_text(state), (len(state.feed), last)
+            height = len(state.feed)
         else:
             return
         if self._shown.get(tab) != key:
-            self._shown[tab] = key
-            self.query_one(f"#{tab.removeprefix('tab-')}", Static).update(content)
+            # A layout pass repaints the whole screen: ask for one only when the height
+            # (lines of content) changes, not for every new value in the same rows.
+            before = self._heights.get(tab)
+            self._shown[tab], self._heights[tab] = key, height
+            static = self.query_one(f"#{tab.removeprefix('tab-')}", Static)
+            static.update(content, layout=height != before)

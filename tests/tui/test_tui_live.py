@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.text import Text
+
 from explorer.control import RunControl
 from explorer.events import ChildOutput
 from explorer.tui.app import ExplorerApp
@@ -17,6 +19,10 @@ def live_app() -> tuple[ExplorerApp, FakeRunner, RunControl]:
     return ExplorerApp(runner=runner, control=control, source="fake"), runner, control
 
 
+def list_rows(app: ExplorerApp) -> list[str]:
+    return [Text.assemble(option.prompt).plain for option in app.iteration_list.options]
+
+
 async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
     app, runner, control = live_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -29,6 +35,10 @@ async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
         await wait_until(
             pilot, lambda: app.view.summaries[1].verdict == "clean", "iteration 1 shown as done"
         )
+        await wait_until(
+            pilot, lambda: list_rows(app)[-1].startswith("✓"), "iteration 1's row to turn clean"
+        )
+        assert len(list_rows(app)) == 2 and "1" in list_rows(app)[-1]  # rewritten, not added
         for _ in range(5):
             await pilot.pause()
         assert runner.started == [1]  # paused: iteration 2 never began
