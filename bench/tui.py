@@ -111,16 +111,14 @@ async def app_run(
     """The app on Textual's headless driver, in this process; optionally time key presses."""
     from textual import events
 
-    from explorer.control import RunControl
     from explorer.events import ChildOutput
-    from explorer.runner import Runner, RunOptions
+    from explorer.runner import RunOptions
     from explorer.scenario import load_scenario
+    from explorer.serve import RunnerProcess
     from explorer.tui.app import ExplorerApp
 
-    control = RunControl()
     options = RunOptions(iterations=iterations, seed=seed, trace_path=trace, work_dir=work)
-    runner = Runner(load_scenario(scenario), options, control=control)
-    runner.handle_signals = False
+    runner = RunnerProcess(load_scenario(scenario), options)
     streaming = asyncio.Event()
 
     def on_event(event: object) -> None:
@@ -128,7 +126,7 @@ async def app_run(
             streaming.set()
 
     runner.subscribe(on_event)
-    app = ExplorerApp(runner=runner, control=control)
+    app = ExplorerApp(runner=runner, control=runner)
     latencies: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
         driver = app._driver

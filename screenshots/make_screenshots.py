@@ -45,7 +45,7 @@ class TracePlayback:
         self.history = history
         self.stop = stop
         self.consumers: list = []
-        self.done = threading.Event()  # set on the runner's thread, read on the app's
+        self.done = threading.Event()
         self.interrupted: asyncio.Event | None = None
 
     def subscribe(self, consumer) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +71,7 @@ class TracePlayback:
         await self.interrupted.wait()
         return RunFinished(t=0.0, iterations=0, counts={}, exit_code=130, interrupted=True)
 
-    def interrupt(self) -> None:  # called on the runner's loop
+    def interrupt(self) -> None:
         if self.interrupted is not None:
             self.interrupted.set()
 

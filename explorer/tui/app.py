@@ -1,10 +1,10 @@
 """The Textual app on a live run or a recorded trace, and the CLI's two entry points.
 
-Live: the runner runs in a thread worker on an event loop of its own and calls
-`ExplorerApp.receive` for every event. `receive` only queues the event; once a
-frame the app folds the queue into its `RunView` and each pane writes its new
-lines in one batch, so a child printing thousands of lines a second costs a few
-widget calls per frame, not one per line.
+Live: the runner runs in a process of its own (`explorer.serve.RunnerProcess`),
+whose event stream the app reads on its own loop; `receive` gets every event and
+only queues it. Once a frame the app folds the queue into its `RunView` and each
+pane writes its new lines in one batch, so a child printing thousands of lines a
+second costs a few widget calls per frame, not one per line.
 
 Replay: the same screen over a `History` filled from the trace; the cursor
 (`Position`) says which event of which block the screen shows.
@@ -17,11 +17,9 @@ import contextlib
 import os
 import re
 import signal
-import sys
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,8 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker
 
-from explorer.control import RunControl
-from explorer.events import Event, RunFinished
+from explorer.events import Event, RunFinished, RunStarted
 from explorer.tui.child_pane import ChildPane
 from explorer.tui.find_bar import FindBar, FindMode
 from explorer.tui.help_screen import HelpScreen
@@ -53,11 +50,15 @@ if TYPE_CHECKING:
 
 FRAME_SECONDS = 1 / 20  # output panes are redrawn at most this often
 # The children being watched need the CPU more than the screen does: frames are spaced
-# so that drawing takes at most this share of a core (fewer frames when they are dear).
+# so that drawing takes about this share of a core (fewer frames when they are dear),
+# but never further apart than SLOWEST_FRAME_SECONDS, or a fast run would only ever
+# show the first line of each iteration.
 DRAW_SHARE = 0.25
-GIL_SWITCH_SECONDS = 0.001
+SLOWEST_FRAME_SECONDS = 0.5
+APP_NICENESS = 10
 QUIT_GRACE_SECONDS = 15.0
 EXIT_INTERRUPTED = 130
+EXIT_HANGUP = 129
 
 
 _MAIN_SCREEN_ACTIONS = {
@@ -75,8 +76,18 @@ _MAIN_SCREEN_ACTIONS = {
 }
 
 
+class Steering(Protocol):
+    """How the app steers a live run: `RunControl`, or the runner's process."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def one_more(self) -> None: ...
+
+
 class RunnerLike(Protocol):
-    """What the app needs of `explorer.runner.Runner` (a fake in tests)."""
+    """What the app needs of the runner: `explorer.serve.RunnerProcess`, a fake in tests."""
 
     def subscribe(self, consumer: Any) -> None: ...
 
@@ -114,12 +125,13 @@ class ExplorerApp(App[int]):
         self,
         *,
         runner: RunnerLike | None = None,
-        control: RunControl | None = None,
+        control: Steering | None = None,
         history: History | None = None,
         notice: str | None = None,
         source: str = "",
         start: Position | None = None,
         handle_signals: bool = False,
+        yield_cpu: bool = False,
     ) -> None:
         super().__init__()
         self.runner = runner
@@ -140,13 +152,10 @@ class ExplorerApp(App[int]):
         self._last_flush = 0.0
         self._frame_cost = 0.0  # the app thread's CPU time for the last frame, drawing included
         self._run_worker: Worker[None] | None = None
-        self._runner_loop: asyncio.AbstractEventLoop | None = None
-        self._runner_ready = threading.Event()
-        self._runner_done = threading.Event()
-        self._app_loop: asyncio.AbstractEventLoop | None = None
         self._run_ended = asyncio.Event()
-        self.paused = False  # what the user asked; the RunControl follows on its own loop
+        self.paused = False  # what the user asked
         self.handle_signals = handle_signals
+        self.yield_cpu = yield_cpu
         self._search = ""
         # Other screens (timeline, help) may be on top while events arrive: keep the
         # main screen's widgets at hand instead of querying the current screen.
@@ -178,15 +187,15 @@ class ExplorerApp(App[int]):
         if self.notice:
             self.notify(self.notice, title="Trace", severity="warning", timeout=10)
         if self.runner is not None:
-            self._app_loop = asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()
             self._run_ended = asyncio.Event()
             self.runner.subscribe(self.receive)
             if self.handle_signals:
                 for sig in (signal.SIGTERM, signal.SIGHUP):
                     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                        self._app_loop.add_signal_handler(sig, self._on_terminate, sig)
+                        loop.add_signal_handler(sig, self._on_terminate, sig)
             self._run_worker = self.run_worker(
-                self._drive, name="runner", group="runner", thread=True, exit_on_error=False
+                self._drive(), name="runner", group="runner", exit_on_error=False
             )
             await self._render_view(self.view, None)
         else:
@@ -196,13 +205,19 @@ class ExplorerApp(App[int]):
 
     def receive(self, event: Event) -> None:
         """The runner's consumer: queue the event; the frame timer does the rest."""
+        if self.yield_cpu and isinstance(event, RunStarted):
+            # The runner's process has started, at the priority it had: from now on
+            # the screen yields the CPU to it and to the children it watches.
+            self.yield_cpu = False
+            os.nice(APP_NICENESS)
         self._pending.append(event)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.post_message(EventsQueued())
 
     def on_events_queued(self, _: EventsQueued) -> None:
-        wait = self._last_flush + max(FRAME_SECONDS, self._frame_cost / DRAW_SHARE)
+        spacing = min(max(FRAME_SECONDS, self._frame_cost / DRAW_SHARE), SLOWEST_FRAME_SECONDS)
+        wait = self._last_flush + spacing
         wait -= time.monotonic()
         if wait > 0:
             self.set_timer(wait, self.flush)
@@ -231,69 +246,34 @@ class ExplorerApp(App[int]):
         else:
             self._render_chrome(self.shown)
 
-    def _drive(self) -> None:
-        """Thread worker: the runner on its own event loop.
-
-        A child printing a burst of lines keeps the runner's loop busy for as long as
-        its pipe has data; on a loop of its own that cannot delay a key press or a frame.
-        """
+    async def _drive(self) -> None:
+        """Worker: await the run; the app stays open to show how it ended."""
         runner = self.runner
         assert runner is not None
-
-        async def run() -> RunFinished:
-            self._runner_loop = asyncio.get_running_loop()
-            self._runner_ready.set()
-            return await runner.run()
-
-        result: RunFinished | None = None
-        error: BaseException | None = None
-        # Two busy threads share the GIL; hand it over more often than every 5 ms so
-        # neither the UI (keys, frames) nor the runner (children's pipes) waits in bursts.
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         try:
-            result = asyncio.run(run())
-        except BaseException as exc:  # the app stays open to show what happened
-            error = exc
+            self.run_result = await runner.run()
+        except Exception as exc:
+            self.run_error = exc
         finally:
-            sys.setswitchinterval(switch_interval)
-            self._runner_ready.set()
-            self._runner_done.set()
-            self.run_result, self.run_error = result, error
-            if self._app_loop is not None and not self._app_loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # the app is already gone
-                    self._app_loop.call_soon_threadsafe(self._run_ended.set)
+            self._run_ended.set()
             self.post_message(RunEnded())
-
-    def _in_runner(self, callback: Callable[[], object]) -> None:
-        """Call into the runner's thread (RunControl and interrupt belong to its loop)."""
-        loop = self._runner_loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the runner's loop just closed
-                loop.call_soon_threadsafe(callback)
 
     def _interrupt_runner(self) -> None:
         if self.runner is not None:
-            self._in_runner(self.runner.interrupt)
+            self.runner.interrupt()
 
     def _on_terminate(self, sig: signal.Signals) -> None:
         """SIGTERM, or SIGHUP (the terminal went away): stop the run, then leave."""
         if sig == signal.SIGHUP:
             # Nothing reads the terminal any more: Textual's writer thread dies on its
-            # first write and the app would block on the next frames, never to exit.
-            # Leave from a thread of our own once the runner has killed the children
-            # and closed the trace.
-            threading.Thread(target=self._leave_after_runner, daemon=True).start()
+            # first write and the app would block on a later frame, never to exit. The
+            # runner's process sees its stdin close, kills the children and closes the
+            # trace by itself.
+            os._exit(EXIT_HANGUP)
         elif self._run_ended.is_set():
             self.exit(self.exit_code)
         else:
             self._interrupt_runner()  # the app leaves once the runner has cleaned up
-
-    def _leave_after_runner(self) -> None:
-        self._runner_ready.wait(QUIT_GRACE_SECONDS)
-        self._interrupt_runner()
-        self._runner_done.wait(QUIT_GRACE_SECONDS)
-        os._exit(self.exit_code)
 
     async def on_run_ended(self, _: RunEnded) -> None:
         await self.flush()
@@ -504,7 +484,10 @@ class ExplorerApp(App[int]):
         if self.control is None:
             return
         self.paused = paused = not self.paused
-        self._in_runner(self.control.pause if paused else self.control.resume)
+        if paused:
+            self.control.pause()
+        else:
+            self.control.resume()
         self.notify(
             "Paused: the current iteration finishes, no new one starts. n: one more."
             if paused
@@ -515,7 +498,7 @@ class ExplorerApp(App[int]):
 
     def action_one_more(self) -> None:
         if self.control is not None:
-            self._in_runner(self.control.one_more)
+            self.control.one_more()
             self.notify("One more iteration.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -654,8 +637,6 @@ class ExplorerApp(App[int]):
     async def action_quit(self) -> None:
         if self.runner is not None and not self._run_ended.is_set():
             self.notify("Stopping the children…")
-            # The runner may not have reached its loop yet if q came very early.
-            await asyncio.to_thread(self._runner_ready.wait, QUIT_GRACE_SECONDS)
             self._interrupt_runner()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._run_ended.wait(), QUIT_GRACE_SECONDS)
@@ -667,8 +648,7 @@ class ExplorerApp(App[int]):
         return_code: int = 0,
         message: RenderableType | None = None,
     ) -> None:
-        # However the app ends (q, ctrl+q, an error), the children must not outlive it,
-        # and the runner's thread must end or the process cannot exit.
+        # However the app ends (q, ctrl+q, an error), the children must not outlive it.
         if self.runner is not None and not self._run_ended.is_set():
             self._interrupt_runner()
         super().exit(result, return_code, message)
@@ -692,12 +672,15 @@ class ExplorerApp(App[int]):
 
 
 def run_live(scenario: Scenario, options: RunOptions) -> int:
-    from explorer.runner import Runner
+    from explorer.serve import RunnerProcess
 
-    control = RunControl()
-    runner = Runner(scenario, options, control=control)
+    runner = RunnerProcess(scenario, options)
     app = ExplorerApp(
-        runner=runner, control=control, source=str(runner.trace_path), handle_signals=True
+        runner=runner,
+        control=runner,
+        source=str(runner.trace_path),
+        handle_signals=True,
+        yield_cpu=True,
     )
     code = app.run()
     return code if code is not None else EXIT_INTERRUPTED

@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.widgets import Log
 
 from explorer.tui.model import CHECKPOINT, ERR, EXIT, FILE, NOTE, PANE_LINE_CAP, ChildView
-from explorer.tui.steady_box import SteadyBox
 
 _PREFIX_STYLES = {
     ERR: "bold red",
@@ -38,7 +37,7 @@ class PaneHighlighter(Highlighter):
             text.highlight_regex(self.search, "black on yellow")
 
 
-class ChildPane(SteadyBox, Log):
+class ChildPane(Log):
     """Follows the end unless the user scrolled up (Log's own rule)."""
 
     def __init__(self, slot: int) -> None:

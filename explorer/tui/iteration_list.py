@@ -8,7 +8,6 @@ from textual.widgets.option_list import Option
 
 from explorer.tui.messages import IterationChosen
 from explorer.tui.model import IterationSummary
-from explorer.tui.steady_box import SteadyBox
 
 VERDICT_STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red", None: "cyan"}
 VERDICT_GLYPHS = {"clean": "✓", "tolerated": "≈", "failed": "✗", None: "…"}
@@ -24,7 +23,7 @@ def summary_prompt(summary: IterationSummary) -> Text:
     return text
 
 
-class IterationList(SteadyBox, OptionList):
+class IterationList(OptionList):
     def __init__(self) -> None:
         super().__init__(id="iterations")
         self.border_title = "Iterations"

@@ -39,4 +39,4 @@ class IterationChosen(Message):
 
 
 class RunEnded(Message):
-    """The runner's thread is done; the result (or error) is on the app."""
+    """The run is over; the result (or error) is on the app."""

@@ -1,6 +1,6 @@
 """A runner that replays the sample run through a real RunControl, one gate per iteration.
 
-Like the real one, it runs in the app's runner thread, on a loop of its own.
+Like the real one (`explorer.serve.RunnerProcess`), it runs on the app's loop.
 
 Each iteration stops halfway (as if a child were still running) until the test
 opens its gate, so a test decides exactly when an iteration may finish.
@@ -25,7 +25,6 @@ class FakeRunner:
         self.waiting_for_control = False
         self.interrupted = False
         self._gate: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         events = sample_events()
         self.run_started = events[0]
         assert isinstance(self.run_started, RunStarted)
@@ -44,9 +43,8 @@ class FakeRunner:
                 consumer(event)
 
     def open_gate(self) -> None:
-        """Called from the test (the app's thread): the gate lives on the runner's loop."""
-        assert self._gate is not None and self._loop is not None
-        self._loop.call_soon_threadsafe(self._gate.set)
+        assert self._gate is not None
+        self._gate.set()
 
     def interrupt(self) -> None:
         self.interrupted = True
@@ -56,7 +54,6 @@ class FakeRunner:
 
     async def run(self) -> RunFinished:
         self._gate = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
         self.emit([self.run_started, *self.blocks[0]])
         for n in (1, 2, 3):
             self.waiting_for_control = True

@@ -1,22 +1,22 @@
-"""The app on the real runner: children, watcher, checks and trace, in a Pilot session."""
+"""The app on the real runner, in its own process as `race-explorer` runs it: children,
+watcher, checks and trace, in a Pilot session."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from explorer.control import RunControl
-from explorer.runner import Runner, RunOptions
+from explorer.runner import RunOptions
 from explorer.scenario import load_scenario
+from explorer.serve import RunnerProcess
 from explorer.trace import TraceReader
 from explorer.tui.app import ExplorerApp
 from tests.tui.conftest import SIZE, wait_until
 
 
 async def test_a_real_run_fills_four_panes_and_stays_open(tmp_path: Path) -> None:
-    control = RunControl()
     options = RunOptions(iterations=2, trace_path=tmp_path / "run.jsonl", work_dir=tmp_path)
-    runner = Runner(load_scenario(None), options, control=control)
-    app = ExplorerApp(runner=runner, control=control)
+    runner = RunnerProcess(load_scenario(None), options)
+    app = ExplorerApp(runner=runner, control=runner)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.run_result is not None, "the run", timeout=120)
         await pilot.pause()

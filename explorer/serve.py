@@ -1,0 +1,199 @@
+"""The runner in a process of its own, for the app: events out as JSON lines, steering in.
+
+In one process the app's drawing and the runner (children's pipes, looks at the
+stores, scheduling decisions) share one GIL, and each waits for the other: the
+iterations ran a third slower than headless. Here the runner runs exactly as it
+does headless, and the app only reads its event stream.
+
+The protocol, both ends of which live in this module:
+- `python -m explorer.serve SPEC` runs the scenario and options in SPEC (JSON).
+- It writes every event on its stdout, one JSON line each, the trace's format,
+  without ever blocking the runner on a slow reader. Anything else the process
+  prints goes to stderr.
+- It reads one command a line on stdin: pause, resume, one_more, stop, interrupt.
+  End of file on stdin means the app is gone, however it died: interrupt, so the
+  children never outlive the app.
+- It runs in a session of its own: the terminal's signals are the app's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from explorer.control import RunControl
+from explorer.events import Event, RunFinished, event_from_json
+from explorer.runner import RunError, Runner, RunOptions
+from explorer.scenario import Scenario, ScenarioError, load_scenario
+from explorer.trace import default_trace_path
+
+COMMANDS = ("pause", "resume", "one_more", "stop", "interrupt")
+_PATH_OPTIONS = ("trace_path", "work_dir")
+STDERR_KEPT = 4000  # characters of the process's stderr kept for an error message
+
+
+def _spec(scenario: Scenario, options: RunOptions) -> str:
+    values = {
+        name: str(value) if isinstance(value, Path) else value
+        for name, value in dataclasses.asdict(options).items()
+    }
+    path = str(scenario.path.resolve()) if scenario.path else None
+    return json.dumps({"scenario": path, "options": values, "argv": sys.argv})
+
+
+def _options(values: dict[str, Any]) -> RunOptions:
+    for name in _PATH_OPTIONS:
+        if values.get(name) is not None:
+            values[name] = Path(values[name])
+    return RunOptions(**values)
+
+
+class RunnerProcess:
+    """The app's end: runs `explorer.serve` and turns its lines back into events.
+
+    It has the runner's face (`subscribe`, `run`, `interrupt`) and RunControl's
+    (`pause`, `resume`, `one_more`), so the app steers it as it would the runner.
+    """
+
+    def __init__(self, scenario: Scenario, options: RunOptions) -> None:
+        trace_path = options.trace_path or default_trace_path(scenario.name)
+        self.options = dataclasses.replace(options, trace_path=trace_path)
+        self.scenario = scenario
+        self._consumers: list[Callable[[Event], None]] = []
+        self._process: asyncio.subprocess.Process | None = None
+        self._interrupted = False
+
+    @property
+    def trace_path(self) -> Path:
+        assert self.options.trace_path is not None
+        return self.options.trace_path
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def subscribe(self, consumer: Callable[[Event], None]) -> None:
+        self._consumers.append(consumer)
+
+    async def run(self) -> RunFinished:
+        if self._interrupted:  # quit before the run began: nothing to start
+            return RunFinished(t=0.0, iterations=0, counts={}, exit_code=130, interrupted=True)
+        process = self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "explorer.serve", _spec(self.scenario, self.options),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, process_group=0,
+        )  # fmt: skip
+        assert process.stdout is not None and process.stderr is not None
+        stderr = asyncio.create_task(process.stderr.read())
+        finished: RunFinished | None = None
+        try:
+            pending = b""
+            while chunk := await process.stdout.read(1 << 16):
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    event = event_from_json(line.decode("utf-8"))
+                    if isinstance(event, RunFinished):
+                        finished = event
+                    for consumer in self._consumers:
+                        consumer(event)
+            code = await process.wait()
+        finally:
+            if process.returncode is None:  # the app is leaving on an error: so does the run
+                self._send("interrupt")
+        said = (await stderr).decode("utf-8", "replace").strip()[-STDERR_KEPT:]
+        if finished is None:
+            raise RunError(f"the runner process exited with {code}" + (f": {said}" if said else ""))
+        return finished
+
+    def _send(self, command: str) -> None:
+        process = self._process
+        if process is None or process.stdin is None or process.stdin.is_closing():
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):  # it has just exited
+            process.stdin.write(command.encode() + b"\n")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def one_more(self) -> None:
+        self._send("one_more")
+
+    def interrupt(self) -> None:
+        self._interrupted = True
+        self._send("interrupt")
+
+
+# --- the runner's end ---------------------------------------------------------------------
+
+
+class _EventPipe(asyncio.Protocol):
+    """Knows when the last buffered event has reached the pipe (or the reader is gone)."""
+
+    def __init__(self) -> None:
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+async def serve(scenario: Scenario, options: RunOptions, events_fd: int) -> int:
+    loop = asyncio.get_running_loop()
+    control = RunControl()
+    runner = Runner(scenario, options, control=control)
+    # The transport buffers without limit: a slow app must never stall the children.
+    transport, pipe = await loop.connect_write_pipe(_EventPipe, os.fdopen(events_fd, "wb"))
+    runner.subscribe(lambda event: transport.write(event.to_json().encode("utf-8") + b"\n"))
+    commands: dict[str, Callable[[], None]] = {
+        "pause": control.pause,
+        "resume": control.resume,
+        "one_more": control.one_more,
+        "stop": control.stop,
+        "interrupt": runner.interrupt,
+    }
+
+    async def steer() -> None:
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        async for line in reader:
+            command = commands.get(line.decode("utf-8", "replace").strip())
+            if command is not None:
+                command()
+        runner.interrupt()  # end of file: the app is gone
+
+    steering = asyncio.create_task(steer())
+    try:
+        finished = await runner.run()
+    finally:
+        steering.cancel()
+        transport.close()
+        await pipe.closed
+    return finished.exit_code
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    sys.argv = spec["argv"]  # the trace's header records the user's command, not this one
+    # Events get the real stdout; a stray print goes to stderr instead of into the stream.
+    events_fd = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        scenario = load_scenario(Path(spec["scenario"]) if spec["scenario"] else None)
+        return asyncio.run(serve(scenario, _options(spec["options"]), events_fd))
+    except (ScenarioError, RunError) as exc:
+        print(f"race-explorer: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
