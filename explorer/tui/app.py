@@ -217,8 +217,7 @@ class ExplorerApp(App[int]):
 
     def on_events_queued(self, _: EventsQueued) -> None:
         spacing = min(max(FRAME_SECONDS, self._frame_cost / DRAW_SHARE), SLOWEST_FRAME_SECONDS)
-        wait = self._last_flush + spacing
-        wait -= time.monotonic()
+        wait = self._last_flush + spacing - time.monotonic()
         if wait > 0:
             self.set_timer(wait, self.flush)
         else:
