@@ -240,6 +240,8 @@ class ExplorerApp(App[int]):
         changes = self.view.take_changes()
         if not changes:
             return
+        if isinstance(self.screen, TimelineScreen):
+            self.screen.catch_up()
         if self.position is None:
             await self._render_view(self.view, changes)
         else:

@@ -70,14 +70,30 @@ class TimelineScreen(Screen[None]):
     def __init__(self, block: BlockView) -> None:
         super().__init__()
         self.block = block
+        self.shown: tuple[int, bool] = (0, False)  # timeline entries shown, and whether done
 
-    def compose(self) -> ComposeResult:
+    def _title(self) -> Text:
         block = self.block
         title = Text(f" Timeline of {block.block} {block.iteration}", style="bold")
         if block.finished is not None:
             title.append(f" · {block.finished.verdict} in {block.finished.duration:.2f}s")
         title.append(f" · {len(block.timeline)} events · {block.decisions} scheduling decisions")
-        yield Static(title, id="timeline-title")
+        return title
+
+    def _state(self) -> tuple[int, bool]:
+        return len(self.block.timeline), self.block.finished is not None
+
+    def compose(self) -> ComposeResult:
+        self.shown = self._state()
+        yield Static(self._title(), id="timeline-title")
         with VerticalScroll(id="timeline-scroll"):
-            yield Static(timeline_table(block), id="timeline")
+            yield Static(timeline_table(self.block), id="timeline")
         yield Footer()
+
+    def catch_up(self) -> None:
+        """Live, the block may still be running: show what it gained since the last frame."""
+        if self._state() == self.shown:
+            return
+        self.shown = self._state()
+        self.query_one("#timeline-title", Static).update(self._title())
+        self.query_one("#timeline", Static).update(timeline_table(self.block))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.widgets import Static
 
 from explorer.control import RunControl
 from explorer.events import ChildOutput
 from explorer.tui.app import ExplorerApp
 from explorer.tui.messages import IterationChosen
 from explorer.tui.model import PANE_LINE_CAP
+from explorer.tui.timeline import TimelineScreen
 from tests.tui.conftest import SIZE, wait_until
 from tests.tui.fake_runner import FakeRunner
 
@@ -128,3 +130,24 @@ def test_latest_state_messages_replace_older_ones() -> None:
     assert StateUpdated(state, 2).can_replace(StateUpdated(state, 1))
     assert not StateUpdated(state, 2).can_replace(EventsQueued())
     assert not IterationChosen(1).can_replace(IterationChosen(2))  # a choice is not a state
+
+
+async def test_the_open_timeline_follows_the_running_iteration() -> None:
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: runner.parked and runner.started == [1], "iteration 1")
+        block = lambda: app.view.block  # noqa: E731
+        await wait_until(pilot, lambda: (b := block()) is not None and b.iteration == 1, "shown")
+        await pilot.press("t")
+        screen = app.screen
+        assert isinstance(screen, TimelineScreen)
+        halfway = screen.shown
+        assert not halfway[1]  # the iteration is still running
+        control.pause()  # iteration 2 must not replace what the timeline shows
+        runner.open_gate()
+        await wait_until(pilot, lambda: screen.shown[1], "the timeline to show the finish")
+        assert screen.shown[0] > halfway[0]
+        title = str(screen.query_one("#timeline-title", Static).render())
+        assert f"{screen.shown[0]} events" in title and "clean in" in title
+        await pilot.press("t")
+        await pilot.press("q")
