@@ -71,6 +71,23 @@ async def _pump(
         on_line(stream, pending.rstrip(b"\r").decode("utf-8", errors="replace"))
 
 
+async def _wait_within(
+    proc: asyncio.subprocess.Process, timeout: float, held: Callable[[], float]
+) -> bool:
+    """Wait for the process to exit within `timeout` seconds not spent held."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout - held()
+    exited = asyncio.ensure_future(proc.wait())
+    try:
+        while (remaining := deadline + held() - loop.time()) > 0:
+            done, _ = await asyncio.wait({exited}, timeout=remaining)
+            if done:
+                return True
+        return False
+    finally:
+        exited.cancel()
+
+
 async def run_child(
     argv: Sequence[str],
     *,
@@ -80,8 +97,12 @@ async def run_child(
     groups: ProcessGroups,
     on_start: Callable[[int], None] = lambda pid: None,
     on_line: Callable[[Stream, str], None] = lambda stream, line: None,
+    held: Callable[[], float] = lambda: 0.0,
 ) -> ChildResult:
-    """Run one child to completion (or its timeout); every line goes to `on_line` as it comes."""
+    """Run one child to completion (or its timeout); every line goes to `on_line` as it comes.
+
+    `held` tells how many seconds the child's scheduling decisions have been held by a
+    face stepping through them; the timeout does not count those."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
@@ -105,9 +126,7 @@ async def run_child(
         on_start(proc.pid)
         pumps = reading = asyncio.gather(_pump(proc.stdout, "stdout", collect),
                                          _pump(proc.stderr, "stderr", collect))
-        try:
-            await asyncio.wait_for(proc.wait(), timeout)
-        except TimeoutError:
+        if not await _wait_within(proc, timeout, held):
             groups.kill(pgid, "timeout")
             await proc.wait()
         # A grandchild that escaped the group could hold the pipes open forever.

@@ -395,6 +395,7 @@ class Runner:
             # Children past the concurrency limit start later and register then.
             children=[s.child for s in block.specs][: self.scenario.concurrency],
             settled=lambda: self._settled(block),
+            decision_gate=self.control.next_decision,
         ))
         gate = asyncio.Semaphore(self.scenario.concurrency)
 
@@ -470,7 +471,8 @@ class Runner:
 
         try:
             result = await run_child(spec.argv, env=env, cwd=str(self._repo), timeout=timeout,
-                                     groups=self._groups, on_start=started, on_line=line)
+                                     groups=self._groups, on_start=started, on_line=line,
+                                     held=self.control.held_seconds)
         finally:
             scheduler.child_exited(spec.child)
         block.exited(spec.child, result.returncode)

@@ -10,7 +10,8 @@ The protocol, both ends of which live in this module:
 - It writes every event on its stdout, one JSON line each, the trace's format,
   without ever blocking the runner on a slow reader. Anything else the process
   prints goes to stderr.
-- It reads one command a line on stdin: pause, resume, one_more, stop, interrupt.
+- It reads one command a line on stdin: a `RunControl` method (pause, resume,
+  one_more, stop, hold_decisions, one_decision, release_decisions) or interrupt.
   End of file on stdin means the app is gone, however it died: interrupt, so the
   children never outlive the app.
 - It runs in a session of its own: the terminal's signals are the app's business.
@@ -34,7 +35,9 @@ from explorer.runner import RunError, Runner, RunOptions
 from explorer.scenario import Scenario, ScenarioError, load_scenario
 from explorer.trace import default_trace_path
 
-COMMANDS = ("pause", "resume", "one_more", "stop", "interrupt")
+STEERING = (
+    "pause", "resume", "one_more", "stop", "hold_decisions", "one_decision", "release_decisions",
+)
 _PATH_OPTIONS = ("trace_path", "work_dir")
 STDERR_KEPT = 4000  # characters of the process's stderr kept for an error message
 
@@ -128,6 +131,15 @@ class RunnerProcess:
     def one_more(self) -> None:
         self._send("one_more")
 
+    def hold_decisions(self) -> None:
+        self._send("hold_decisions")
+
+    def one_decision(self) -> None:
+        self._send("one_decision")
+
+    def release_decisions(self) -> None:
+        self._send("release_decisions")
+
     def interrupt(self) -> None:
         self._interrupted = True
         self._send("interrupt")
@@ -154,13 +166,8 @@ async def serve(scenario: Scenario, options: RunOptions, events_fd: int) -> int:
     # The transport buffers without limit: a slow app must never stall the children.
     transport, pipe = await loop.connect_write_pipe(_EventPipe, os.fdopen(events_fd, "wb"))
     runner.subscribe(lambda event: transport.write(event.to_json().encode("utf-8") + b"\n"))
-    commands: dict[str, Callable[[], None]] = {
-        "pause": control.pause,
-        "resume": control.resume,
-        "one_more": control.one_more,
-        "stop": control.stop,
-        "interrupt": runner.interrupt,
-    }
+    commands: dict[str, Callable[[], None]] = {name: getattr(control, name) for name in STEERING}
+    commands["interrupt"] = runner.interrupt
 
     async def steer() -> None:
         reader = asyncio.StreamReader()

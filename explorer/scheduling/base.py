@@ -23,6 +23,8 @@ class SchedulerContext:
     children: Sequence[int] = ()  # the block's child slots, known before any starts
     # Awaited before each decision, while no child runs: the runner looks at the stores.
     settled: Callable[[], Awaitable[None]] | None = None
+    # Awaited next: a face stepping one decision at a time holds it here.
+    decision_gate: Callable[[], Awaitable[None]] | None = None
 
 
 class Scheduler:

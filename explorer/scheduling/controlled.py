@@ -178,6 +178,8 @@ class ControlledScheduler(Scheduler):
                 self._record(Decision(child, "blocked"))
             if wait is None and self.parked():
                 await self._settle()
+                if self._ctx is not None and self._ctx.decision_gate is not None:
+                    await self._ctx.decision_gate()
                 decision = self.next_decision(self.parked())
                 if decision is not None:
                     self._apply(decision)

@@ -64,6 +64,8 @@ EXIT_HANGUP = 129
 _MAIN_SCREEN_ACTIONS = {
     "toggle_pause",
     "one_more",
+    "step_decision",
+    "release_decisions",
     "next_iteration",
     "previous_iteration",
     "next_break",
@@ -85,6 +87,12 @@ class Steering(Protocol):
 
     def one_more(self) -> None: ...
 
+    def hold_decisions(self) -> None: ...
+
+    def one_decision(self) -> None: ...
+
+    def release_decisions(self) -> None: ...
+
 
 class RunnerLike(Protocol):
     """What the app needs of the runner: `explorer.serve.RunnerProcess`, a fake in tests."""
@@ -103,12 +111,14 @@ class ExplorerApp(App[int]):
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause"),
         Binding("n", "one_more", "One more"),
+        Binding("s", "step_decision", "Decide"),
+        Binding("g", "release_decisions", "Go on"),
         Binding("n", "next_iteration", "Next it."),
         Binding("p", "previous_iteration", "Prev it.", show=False),
         Binding("right_square_bracket", "next_break", "Next break", key_display="]"),
-        Binding("left_square_bracket", "previous_break", "Prev break", key_display="["),
+        Binding("left_square_bracket", "previous_break", "Prev break", key_display="[", show=False),
         Binding("full_stop", "step(1)", "Step", key_display="."),
-        Binding("comma", "step(-1)", "Back", key_display=","),
+        Binding("comma", "step(-1)", "Back", key_display=",", show=False),
         Binding("greater_than_sign", "block_edge(1)", "End of it.", show=False),
         Binding("less_than_sign", "block_edge(-1)", "Start of it.", show=False),
         Binding("l", "follow", "Follow", show=False),
@@ -154,6 +164,7 @@ class ExplorerApp(App[int]):
         self._run_worker: Worker[None] | None = None
         self._run_ended = asyncio.Event()
         self.paused = False  # what the user asked
+        self.stepping = False  # holding the scheduling decisions, one at a time
         self.handle_signals = handle_signals
         self.yield_cpu = yield_cpu
         self._search = ""
@@ -304,9 +315,8 @@ class ExplorerApp(App[int]):
             return f"■ {word} · exit {self.run_result.exit_code}"
         if self.run_error is not None:
             return "✗ run failed"
-        if self.paused:
-            return "❚❚ paused"
-        return "● running"
+        state = "❚❚ paused" if self.paused else "● running"
+        return state + (" · stepping decisions (s: one, g: go on)" if self.stepping else "")
 
     def _where(self, view: RunView) -> str:
         block = view.block
@@ -502,15 +512,43 @@ class ExplorerApp(App[int]):
             self.control.one_more()
             self.notify("One more iteration.")
 
+    def action_step_decision(self) -> None:
+        if self.control is None:
+            return
+        started = self.view.started
+        if started is not None and started.strategy == "os":
+            self.notify(
+                "The os strategy makes no decisions to step: run with --strategy random or pct.",
+                severity="warning",
+            )
+            return
+        if self.stepping:
+            self.control.one_decision()
+            return
+        self.stepping = True
+        self.control.hold_decisions()
+        self.notify("Decisions held: s lets one through, g goes on.")
+        self._render_chrome(self.shown)
+        self.refresh_bindings()
+
+    def action_release_decisions(self) -> None:
+        if self.control is not None and self.stepping:
+            self.stepping = False
+            self.control.release_decisions()
+            self._render_chrome(self.shown)
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if len(self.screen_stack) > 1 and action in _MAIN_SCREEN_ACTIONS:
             return False
         running = self.live and self.run_result is None and self.run_error is None
-        if action in ("toggle_pause", "one_more"):
+        if action in ("toggle_pause", "one_more", "step_decision", "release_decisions"):
             if not running:
                 return False
             if action == "one_more":
                 return self.paused
+            if action == "release_decisions":
+                return self.stepping
         if action == "follow":
             return self.live and self.position is not None
         if action == "next_iteration":
@@ -612,6 +650,8 @@ class ExplorerApp(App[int]):
                 "toggle_pause",
             ),
             ("One more iteration", "While paused, run exactly one more", "one_more"),
+            ("Step one decision", "Hold scheduling decisions, let one through", "step_decision"),
+            ("Go on", "Stop stepping scheduling decisions", "release_decisions"),
             ("Next break", "Jump to the next break", "next_break"),
             ("Previous break", "Jump to the previous break", "previous_break"),
             ("Next iteration", "Show the next iteration", "next_iteration"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from explorer.control import RunControl
 
 
@@ -22,3 +24,25 @@ async def test_resume_forgets_a_one_more_not_yet_used() -> None:
     control.resume()
     assert await control.next_iteration()
     assert not control.paused  # the leftover credit must not pause the run again
+
+
+async def test_one_decision_while_stepping_lets_exactly_one_through() -> None:
+    control = RunControl()
+    await control.next_decision()  # not stepping: decisions flow
+    control.hold_decisions()
+    assert control.stepping
+    control.one_decision()
+    await control.next_decision()
+    assert control.stepping  # the gate shut again behind the one granted decision
+    control.release_decisions()
+    await control.next_decision()
+    assert not control.stepping
+
+
+async def test_stop_releases_held_decisions() -> None:
+    control = RunControl()
+    control.hold_decisions()
+    waiting = asyncio.ensure_future(control.next_decision())
+    control.stop()  # the run is ending: a parked child must not wait for a decision
+    await asyncio.wait_for(waiting, 5)
+    assert not control.stepping and control.held_seconds() >= 0

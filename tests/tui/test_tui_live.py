@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -150,4 +152,18 @@ async def test_the_open_timeline_follows_the_running_iteration() -> None:
         title = str(screen.query_one("#timeline-title", Static).render())
         assert f"{screen.shown[0]} events" in title and "clean in" in title
         await pilot.press("t")
+        await pilot.press("q")
+
+
+async def test_s_holds_the_scheduling_decisions_and_lets_one_through_a_press() -> None:
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: runner.parked, "iteration 1")
+        await pilot.press("s")
+        assert control.stepping and "stepping decisions" in str(app.header.render())
+        await pilot.press("s")
+        await asyncio.wait_for(control.next_decision(), 5)  # the one the press let through
+        assert control.stepping  # and the next is held again
+        await pilot.press("g")
+        assert not control.stepping and "stepping" not in str(app.header.render())
         await pilot.press("q")
