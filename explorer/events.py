@@ -75,12 +75,41 @@ class Event:
     t: float  # monotonic seconds since the run started
 
     def to_dict(self) -> dict[str, Any]:
+        # What dataclasses.asdict gives, without its deep copy of every plain value: a
+        # child printing 100,000 lines makes 100,000 of these, each one on the trace.
         out: dict[str, Any] = {"kind": self.kind}
-        out.update(dataclasses.asdict(self))
+        for name in _field_names(type(self)):
+            out[name] = _plain(getattr(self, name))
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return _ENCODER.encode(self.to_dict())
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one, not one a call
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)

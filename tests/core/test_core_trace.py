@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from explorer.events import (
     RunStarted,
     ScheduleDecision,
     StateSnapshot,
+    event_from_json,
 )
 from explorer.trace import FORMAT, TraceError, TraceReader, TraceWriter, make_header
 
@@ -134,3 +137,14 @@ def test_unknown_iteration_says_what_is_recorded(tmp_path: Path) -> None:
     write(path, sample())
     with pytest.raises(KeyError, match=r"recorded: \[0, 1, 2\]"):
         TraceReader(path).iteration_events(9)
+
+
+def test_an_event_s_json_is_what_dataclasses_make_of_it() -> None:
+    """to_dict skips dataclasses.asdict's deep copy for speed; the result must not differ."""
+    events = sample()  # nested breaks, catalog rows, child specs and tuples included
+    assert {type(e) for e in events} >= {RunStarted, IterationFinished, StateSnapshot}
+    for event in events:
+        expected = {"kind": event.kind, **dataclasses.asdict(event)}
+        assert event.to_dict() == expected
+        assert event.to_json() == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+        assert event_from_json(event.to_json()) == event
