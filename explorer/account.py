@@ -29,6 +29,7 @@ from explorer.events import (
     RunStarted,
     ScheduleDecision,
     StateSnapshot,
+    block_name,
 )
 from explorer.invariants import parse_lockfile
 from explorer.trace import TraceReader
@@ -42,8 +43,9 @@ def _out(console: Console, text: Text | str, style: str = "") -> None:
 
 
 def _block_name(event: IterationStarted) -> str:
-    return {"setup": "setup (block 0)", "reconcile": f"final reconcile (block {event.iteration})"
-            }.get(event.block, f"iteration {event.iteration}")
+    name = block_name(event.block, event.iteration)
+    # The block number says what --iteration replays, for the blocks named otherwise.
+    return name if event.block == "iteration" else f"{name} (block {event.iteration})"
 
 
 def _break_lines(breaks: Sequence[Break], indent: str = "    ") -> Iterable[Text]:

@@ -136,6 +136,16 @@ class IterationStarted(Event):
     children: list[ChildSpec] = field(default_factory=list)
 
 
+def block_name(kind: BlockKind, iteration: int, number: str | None = None) -> str:
+    """How the faces name a block: setup, final reconcile, or iteration N, where N is
+    `number` when given (a count like 3/50, a padded 003)."""
+    if kind == "setup":
+        return "setup"
+    if kind == "reconcile":
+        return "final reconcile"
+    return f"iteration {iteration if number is None else number}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChildStarted(Event):
     kind: ClassVar[str] = "child_started"

@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from explorer.events import (
+    BlockKind,
     Break,
     ChildExited,
     ChildOutput,
@@ -38,6 +39,7 @@ from explorer.events import (
     RunFinished,
     RunStarted,
     Stream,
+    block_name,
 )
 from explorer.junit import JUnitRecorder
 from explorer.runner import RunError, Runner, RunOptions
@@ -48,14 +50,6 @@ TAIL = 5  # last lines shown per child
 
 STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red",
           "healed": "red", "persistent": "bold red"}
-
-
-def block_name(iteration: int, kind: str, total: int) -> str:
-    if kind == "setup":
-        return "setup"
-    if kind == "reconcile":
-        return "final reconcile"
-    return f"iteration {iteration}/{total}"
 
 
 def _annotation_escape(text: str) -> str:
@@ -89,7 +83,7 @@ class HeadlessReporter:
         self.total = 0
         self.scenario = ""
         self.strategy, self.seed = "os", 0
-        self._kind = "iteration"
+        self._kind: BlockKind = "iteration"
         self._children: dict[int, _Child] = {}
         self._verdicts: dict[str, int] = {"clean": 0, "tolerated": 0, "failed": 0}
         self._failed_iterations: list[int] = []
@@ -113,7 +107,7 @@ class HeadlessReporter:
             self._children = {s.child: _Child(s) for s in event.children}
             if self._progress is not None and self._task is not None:
                 self._progress.update(self._task, description=block_name(
-                    event.iteration, event.block, self.total))
+                    event.block, event.iteration, f"{event.iteration}/{self.total}"))
         elif isinstance(event, ChildOutput):
             child = self._children.get(event.child)
             if child is not None:
@@ -158,7 +152,7 @@ class HeadlessReporter:
     def _iteration_finished(self, event: IterationFinished) -> None:
         if self._kind == "iteration":
             self._verdicts[event.verdict] += 1
-        name = block_name(event.iteration, self._kind, self.total)
+        name = block_name(self._kind, event.iteration, f"{event.iteration}/{self.total}")
         tolerated = sum(1 for b in event.breaks if b.classification == "tolerated")
         if self._progress is not None and self._task is not None:
             if self._kind == "iteration":

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from explorer.events import (
+    BlockKind,
     ChildExited,
     ChildSpec,
     Event,
@@ -17,6 +18,7 @@ from explorer.events import (
     IterationStarted,
     RunFinished,
     RunStarted,
+    block_name,
 )
 from explorer.trace import replay_command
 
@@ -28,7 +30,7 @@ class JUnitRecorder:
         self.trace_path = trace_path
         self.scenario = "scenario"
         self.total = 0
-        self._kind = "iteration"
+        self._kind: BlockKind = "iteration"
         self._children: list[ChildSpec] = []
         self._exits: dict[int, str] = {}
         self._cases: list[ET.Element] = []
@@ -49,8 +51,7 @@ class JUnitRecorder:
             self._finished = event
 
     def _case(self, event: IterationFinished) -> ET.Element:
-        name = {"setup": "setup", "reconcile": "final reconcile"}.get(
-            self._kind, f"iteration {event.iteration:03d}")
+        name = block_name(self._kind, event.iteration, f"{event.iteration:03d}")
         case = ET.Element("testcase", classname=f"race-explorer.{self.scenario}", name=name,
                           time=f"{event.duration:.3f}")
         ops = "\n".join(f"child {c.child} {c.label}: {self._exits.get(c.child, 'not run')}"
