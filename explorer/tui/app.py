@@ -50,9 +50,9 @@ if TYPE_CHECKING:
 
 FRAME_SECONDS = 1 / 20  # output panes are redrawn at most this often
 # The children being watched need the CPU more than the screen does: frames are spaced
-# so that drawing takes about this share of a core (fewer frames when they are dear),
-# but never further apart than SLOWEST_FRAME_SECONDS, or a fast run would only ever
-# show the first line of each iteration.
+# so that the app's thread takes about this share of a core (fewer frames when they are
+# dear), but never further apart than SLOWEST_FRAME_SECONDS, or a fast run would only
+# ever show the first line of each iteration.
 DRAW_SHARE = 0.25
 SLOWEST_FRAME_SECONDS = 0.5
 APP_NICENESS = 10
@@ -160,7 +160,8 @@ class ExplorerApp(App[int]):
         self._pending: deque[Event] = deque()
         self._flush_scheduled = False
         self._last_flush = 0.0
-        self._frame_cost = 0.0  # the app thread's CPU time for the last frame, drawing included
+        self._flush_cpu = 0.0  # the app thread's CPU time when the last frame began
+        self._cycle_cpu = 0.0  # and what the frame before it cost, drawing and all
         self._run_worker: Worker[None] | None = None
         self._run_ended = asyncio.Event()
         self.paused = False  # what the user asked
@@ -227,22 +228,21 @@ class ExplorerApp(App[int]):
             self.post_message(EventsQueued())
 
     def on_events_queued(self, _: EventsQueued) -> None:
-        spacing = min(max(FRAME_SECONDS, self._frame_cost / DRAW_SHARE), SLOWEST_FRAME_SECONDS)
+        spacing = min(max(FRAME_SECONDS, self._cycle_cpu / DRAW_SHARE), SLOWEST_FRAME_SECONDS)
         wait = self._last_flush + spacing - time.monotonic()
         if wait > 0:
             self.set_timer(wait, self.flush)
         else:
             self.call_later(self.flush)
 
-    def _frame_drawn(self, started_cpu: float) -> None:
-        self._frame_cost = time.thread_time() - started_cpu
-
     async def flush(self) -> None:
         """Fold everything queued since the last frame and update the screen once."""
         self._flush_scheduled = False
         self._last_flush = time.monotonic()
-        # What this frame costs the app's thread, its drawing included, paces the next.
-        self.call_after_refresh(self._frame_drawn, time.thread_time())
+        # All the app's thread did since the last frame began (that frame's drawing, the
+        # layout passes it caused, the events it read) paces the next.
+        cpu = time.thread_time()
+        self._cycle_cpu, self._flush_cpu = cpu - self._flush_cpu, cpu
         pending = self._pending
         while pending:
             event = pending.popleft()
