@@ -22,6 +22,7 @@ class RunControl:
         self._running.set()
         self._credits = 0  # iterations granted while paused
         self._stopping = False
+        self._stepping = False
         self._deciding = asyncio.Event()
         self._deciding.set()
         self._decision_credits = 0  # decisions granted while stepping
@@ -66,10 +67,11 @@ class RunControl:
 
     @property
     def stepping(self) -> bool:
-        return not self._deciding.is_set()
+        return self._stepping
 
     def hold_decisions(self) -> None:
         """Hold every scheduling decision until `one_decision` or `release_decisions`."""
+        self._stepping = True
         self._deciding.clear()
 
     def one_decision(self) -> None:
@@ -78,6 +80,7 @@ class RunControl:
         self._deciding.set()
 
     def release_decisions(self) -> None:
+        self._stepping = False
         self._decision_credits = 0
         self._deciding.set()
         self._end_hold()
@@ -105,4 +108,3 @@ class RunControl:
         parked at a held decision is not running, so its timeout does not count them."""
         ongoing = time.monotonic() - self._held_since if self._held_since is not None else 0.0
         return self._held + ongoing
-

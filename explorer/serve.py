@@ -14,7 +14,9 @@ The protocol, both ends of which live in this module:
   one_more, stop, hold_decisions, one_decision, release_decisions) or interrupt.
   End of file on stdin means the app is gone, however it died: interrupt, so the
   children never outlive the app.
-- It runs in a session of its own: the terminal's signals are the app's business.
+- It runs in a process group of its own, so the terminal's signals are the app's
+  business; in the app's session all the same, so the kernel's scheduler weighs the
+  two against each other and the app can yield the CPU to it (`os.nice`).
 """
 
 from __future__ import annotations
