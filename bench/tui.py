@@ -214,6 +214,7 @@ def main() -> int:
         # Rounds alternate, so a change in the machine's load weighs on both sides.
         headless: list[float] = []
         app: list[float] = []
+        ratios: list[float] = []
         for n in range(args.rounds):
             round_dir = tmp / f"round-{n}"
             round_dir.mkdir()
@@ -222,11 +223,13 @@ def main() -> int:
             headless += h
             app += a
             hm, am = statistics.mean(h), statistics.mean(a)
+            ratios.append(am / hm)
             print(f"   round {n + 1}: headless {hm:.3f} s, app {am:.3f} s, ratio {am / hm:.2f}")
         h, a = statistics.mean(headless), statistics.mean(app)
         print(f"   headless: mean {h:.3f} s over {len(headless)} iterations")
         print(f"   {how}: mean {a:.3f} s over {len(app)} iterations")
         print(f"   ratio app/headless: {a / h:.2f} (goal <= 1.25)")
+        print(f"   median of the rounds' ratios: {statistics.median(ratios):.2f}")
 
         print(f"2. one child printing {args.lines:,} lines, in the app")
         result = chatty(tmp, args.lines)
