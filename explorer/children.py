@@ -71,6 +71,9 @@ async def _pump(
         on_line(stream, pending.rstrip(b"\r").decode("utf-8", errors="replace"))
 
 
+HELD_POLL = 0.05
+
+
 async def _wait_within(
     proc: asyncio.subprocess.Process, timeout: float, held: Callable[[], float]
 ) -> bool:
@@ -80,7 +83,9 @@ async def _wait_within(
     exited = asyncio.ensure_future(proc.wait())
     try:
         while (remaining := deadline + held() - loop.time()) > 0:
-            done, _ = await asyncio.wait({exited}, timeout=remaining)
+            # While decisions are held the deadline moves as fast as the clock: look
+            # again now and then, not in a tight loop.
+            done, _ = await asyncio.wait({exited}, timeout=max(remaining, HELD_POLL))
             if done:
                 return True
         return False

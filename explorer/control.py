@@ -76,8 +76,9 @@ class RunControl:
 
     def one_decision(self) -> None:
         """While stepping, let exactly one more decision be made."""
-        self._decision_credits += 1
-        self._deciding.set()
+        if self._stepping:
+            self._decision_credits += 1
+            self._deciding.set()
 
     def release_decisions(self) -> None:
         self._stepping = False
@@ -95,7 +96,7 @@ class RunControl:
                 self._end_hold()
         if self._decision_credits:
             self._decision_credits -= 1
-            if not self._decision_credits:
+            if not self._decision_credits and self._stepping:
                 self._deciding.clear()
 
     def _end_hold(self) -> None:

@@ -74,6 +74,7 @@ class RunnerProcess:
         self._consumers: list[Callable[[Event], None]] = []
         self._process: asyncio.subprocess.Process | None = None
         self._interrupted = False
+        self._early: list[str] = []  # commands given while the process was being started
 
     @property
     def trace_path(self) -> Path:
@@ -96,6 +97,10 @@ class RunnerProcess:
             stderr=asyncio.subprocess.PIPE, process_group=0,
         )  # fmt: skip
         assert process.stdout is not None and process.stderr is not None
+        for command in self._early:
+            self._send(command)
+        if self._interrupted:  # q while the process was starting
+            self._send("interrupt")
         stderr = asyncio.create_task(process.stderr.read())
         finished: RunFinished | None = None
         try:
@@ -111,7 +116,7 @@ class RunnerProcess:
             code = await process.wait()
         finally:
             if process.returncode is None:  # the app is leaving on an error: so does the run
-                self._send("interrupt")
+                self.interrupt()
         said = (await stderr).decode("utf-8", "replace").strip()[-STDERR_KEPT:]
         if finished is None:
             raise RunError(f"the runner process exited with {code}" + (f": {said}" if said else ""))
@@ -119,7 +124,10 @@ class RunnerProcess:
 
     def _send(self, command: str) -> None:
         process = self._process
-        if process is None or process.stdin is None or process.stdin.is_closing():
+        if process is None:
+            self._early.append(command)
+            return
+        if process.stdin is None or process.stdin.is_closing():
             return
         with contextlib.suppress(ConnectionError, RuntimeError):  # it has just exited
             process.stdin.write(command.encode() + b"\n")
@@ -143,8 +151,11 @@ class RunnerProcess:
         self._send("release_decisions")
 
     def interrupt(self) -> None:
-        self._interrupted = True
-        self._send("interrupt")
+        """Once: a second interrupt would cut short the runner's wind-down."""
+        if not self._interrupted:
+            self._interrupted = True
+            if self._process is not None:
+                self._send("interrupt")
 
 
 # --- the runner's end ---------------------------------------------------------------------

@@ -84,6 +84,7 @@ class ControlledScheduler(Scheduler):
         self._ctx: SchedulerContext | None = None
         self._server: CheckpointServer | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._granted = False  # the gate let the next decision through; not yet made
 
     # -- the runner's side ------------------------------------------------------------
 
@@ -177,11 +178,14 @@ class ControlledScheduler(Scheduler):
                 self._children[child].status = "blocked"
                 self._record(Decision(child, "blocked"))
             if wait is None and self.parked():
+                if not self._granted:
+                    await self._gate()
+                    self._granted = True
+                    continue  # a hold may have lasted: look at the children again
                 await self._settle()
-                if self._ctx is not None and self._ctx.decision_gate is not None:
-                    await self._ctx.decision_gate()
                 decision = self.next_decision(self.parked())
                 if decision is not None:
+                    self._granted = False
                     self._apply(decision)
                     continue
             if wait is None:
@@ -189,6 +193,11 @@ class ControlledScheduler(Scheduler):
             else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), wait)
+
+    async def _gate(self) -> None:
+        """A face stepping one decision at a time holds the next one here."""
+        if self._ctx is not None and self._ctx.decision_gate is not None:
+            await self._ctx.decision_gate()
 
     async def _settle(self) -> None:
         if self._ctx is not None and self._ctx.settled is not None:

@@ -166,6 +166,7 @@ class ExplorerApp(App[int]):
         self._run_ended = asyncio.Event()
         self.paused = False  # what the user asked
         self.stepping = False  # holding the scheduling decisions, one at a time
+        self._terminating = False
         self.handle_signals = handle_signals
         self.yield_cpu = yield_cpu
         self._search = ""
@@ -199,6 +200,7 @@ class ExplorerApp(App[int]):
         if self.notice:
             self.notify(self.notice, title="Trace", severity="warning", timeout=10)
         if self.runner is not None:
+            self._flush_cpu = time.thread_time()  # start-up is not a frame's cost
             loop = asyncio.get_running_loop()
             self._run_ended = asyncio.Event()
             self.runner.subscribe(self.receive)
@@ -285,17 +287,18 @@ class ExplorerApp(App[int]):
         elif self._run_ended.is_set():
             self.exit(self.exit_code)
         else:
-            self._interrupt_runner()  # the app leaves once the runner has cleaned up
+            self._terminating = True  # leave when the run ends, however it ends
+            self._interrupt_runner()
 
     async def on_run_ended(self, _: RunEnded) -> None:
         await self.flush()
         result, error = self.run_result, self.run_error
+        if self._terminating or (result is not None and result.interrupted):
+            # q, or a SIGTERM: the children are gone, so is the app.
+            self.exit(self.exit_code)
+            return
         if error is not None:
             self.notify(f"The run failed: {error}", severity="error", timeout=30)
-        elif result is not None and result.interrupted:
-            # q, or a SIGTERM: the children are gone, so is the app.
-            self.exit(result.exit_code)
-            return
         elif result is not None:
             self.notify(
                 f"The run finished: exit code {result.exit_code}. Browse the iterations; q quits.",
@@ -515,13 +518,6 @@ class ExplorerApp(App[int]):
     def action_step_decision(self) -> None:
         if self.control is None:
             return
-        started = self.view.started
-        if started is not None and started.strategy == "os":
-            self.notify(
-                "The os strategy makes no decisions to step: run with --strategy random or pct.",
-                severity="warning",
-            )
-            return
         if self.stepping:
             self.control.one_decision()
             return
@@ -549,6 +545,10 @@ class ExplorerApp(App[int]):
                 return self.paused
             if action == "release_decisions":
                 return self.stepping
+            if action == "step_decision":
+                # The os strategy makes no decisions to step (help says so).
+                started = self.view.started
+                return started is not None and started.strategy != "os"
         if action == "follow":
             return self.live and self.position is not None
         if action == "next_iteration":

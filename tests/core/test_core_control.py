@@ -46,3 +46,11 @@ async def test_stop_releases_held_decisions() -> None:
     control.stop()  # the run is ending: a parked child must not wait for a decision
     await asyncio.wait_for(waiting, 5)
     assert not control.stepping and control.held_seconds() >= 0
+
+
+async def test_one_decision_outside_stepping_grants_nothing() -> None:
+    control = RunControl()
+    control.one_decision()  # not stepping (say the run just stopped): no credit is left
+    await asyncio.wait_for(control.next_decision(), 5)
+    await asyncio.wait_for(control.next_decision(), 5)  # a used credit must not shut the gate
+    assert not control.stepping
