@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from explorer.events import KillReason, Stream
@@ -55,20 +55,29 @@ class ProcessGroups:
         return len(self._groups)
 
 
+async def read_lines(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    """Every line of the stream as it comes (without its newline), then an unended tail.
+
+    Read in chunks rather than with readline, which fails on a line over its limit; a
+    line longer than a chunk is joined once, when its end arrives."""
+    parts: list[bytes] = []
+    while chunk := await reader.read(CHUNK):
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            continue
+        *complete, tail = b"".join([*parts, chunk]).split(b"\n")
+        parts = [tail] if tail else []
+        for line in complete:
+            yield line
+    if parts:
+        yield b"".join(parts)
+
+
 async def _pump(
     reader: asyncio.StreamReader, stream: Stream, on_line: Callable[[Stream, str], None]
 ) -> None:
-    pending = b""
-    while True:
-        chunk = await reader.read(CHUNK)
-        if not chunk:
-            break
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for raw in complete:
-            on_line(stream, raw.rstrip(b"\r").decode("utf-8", errors="replace"))
-    if pending:
-        on_line(stream, pending.rstrip(b"\r").decode("utf-8", errors="replace"))
+    async for raw in read_lines(reader):
+        on_line(stream, raw.rstrip(b"\r").decode("utf-8", errors="replace"))
 
 
 HELD_POLL = 0.05

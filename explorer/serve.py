@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from explorer.children import read_lines
 from explorer.control import RunControl
 from explorer.events import Event, RunFinished, event_from_json
 from explorer.runner import RunError, Runner, RunOptions
@@ -104,15 +105,12 @@ class RunnerProcess:
         stderr = asyncio.create_task(process.stderr.read())
         finished: RunFinished | None = None
         try:
-            pending = b""
-            while chunk := await process.stdout.read(1 << 16):
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    event = event_from_json(line.decode("utf-8"))
-                    if isinstance(event, RunFinished):
-                        finished = event
-                    for consumer in self._consumers:
-                        consumer(event)
+            async for line in read_lines(process.stdout):
+                event = event_from_json(line.decode("utf-8"))
+                if isinstance(event, RunFinished):
+                    finished = event
+                for consumer in self._consumers:
+                    consumer(event)
             code = await process.wait()
         finally:
             if process.returncode is None:  # the app is leaving on an error: so does the run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from explorer.children import CHUNK, read_lines
 from explorer.events import ChildStarted, Event, IterationFinished, IterationStarted, RunStarted
 from explorer.runner import RunError, RunOptions
 from explorer.scenario import load_scenario
@@ -109,3 +113,18 @@ def test_the_children_die_with_the_app_however_it_dies(tmp_path: Path) -> None:
     finally:
         if app.poll() is None:
             os.kill(app.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"a\nb\n", b"a\n\nb", b"x" * (CHUNK * 3 + 5) + b"\ny", b"\r\n\n"],
+    ids=["empty", "ended", "blank-and-tail", "longer-than-chunks", "bare-newlines"],
+)
+async def test_read_lines_gives_every_line_however_the_chunks_fall(data: bytes) -> None:
+    reader = asyncio.StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    expected = data.split(b"\n")
+    if expected[-1] == b"":
+        expected.pop()  # an ended last line leaves no tail
+    assert [line async for line in read_lines(reader)] == expected
