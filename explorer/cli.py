@@ -26,7 +26,7 @@ from explorer.rerun import (
     signature,
 )
 from explorer.rerun import rerun as rerun_iteration
-from explorer.runner import RunError, RunOptions, make_scheduler_factory
+from explorer.runner import RunError, RunOptions
 from explorer.scenario import Scenario, ScenarioError, load_scenario
 from explorer.shrink import script_of, switches
 from explorer.shrink import shrink as shrink_iteration
@@ -104,7 +104,7 @@ def cli(
         work_dir=work_dir, strategy=strategy, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
     )
     try:
-        make_scheduler_factory(options)  # an unknown strategy is a usage error, before any UI
+        options.scheduler_factory()  # an unknown strategy is a usage error, before any UI
     except RunError as exc:
         _fail(str(exc))
     try:

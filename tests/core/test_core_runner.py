@@ -214,7 +214,7 @@ async def test_a_block_starts_from_what_is_on_disk_after_a_pause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The end of a block is reused as the next start only when nothing could intervene."""
-    monkeypatch.setattr("explorer.runner.REUSE_WINDOW", 0.0)  # as if paused for long
+    monkeypatch.setattr("explorer.edges.REUSE_WINDOW", 0.0)  # as if paused for long
     body = '[layout]\ntree = "."\n' + python_op("x", "pass")
     path = write_scenario(tmp_path, "paused", body, top="iterations = 2")
 

@@ -1,0 +1,59 @@
+"""The stores at the edges of blocks: the end of one block is the start of the next.
+
+Nothing runs between two blocks, so the state a block leaves is the next one's
+starting state, read (and archived, for a rerun to restore) while the watcher
+catches up with the block's last changes — unless the run was paused in
+between, long enough for someone to touch the repo: then it is read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from explorer.snapshot import Layout, Snapshot, archive_dir, read_snapshot
+
+REUSE_WINDOW = 1.0  # seconds a block's end state is trusted as the next block's start
+
+
+class BlockEdges:
+    def __init__(self, repo: Path, layout: Layout, now: Callable[[], float]) -> None:
+        self.repo = repo
+        self.layout = layout
+        self.now = now
+        self._quiescent: Snapshot | None = None  # the stores as the last block left them
+        self._next_archive: asyncio.Future[str] | None = None  # ditto, as a tar.gz
+        self._closed_at = float("-inf")
+
+    async def start_state(self, start: float) -> tuple[str, Snapshot]:
+        """The archive and snapshot of the repo dir as a block starting at `start` finds it."""
+        fresh = start - self._closed_at < REUSE_WINDOW
+        pending, self._next_archive = self._next_archive, None
+        if pending is not None and not fresh:
+            with contextlib.suppress(Exception):
+                await pending
+            pending = None
+        archive = await (pending or asyncio.to_thread(archive_dir, self.repo))
+        snapshot = self._quiescent if fresh else None
+        if snapshot is None:
+            snapshot = await asyncio.to_thread(read_snapshot, self.repo, self.layout)
+        return archive, snapshot
+
+    def ending(self, last: Snapshot | None) -> asyncio.Future[Snapshot]:
+        """A block's children are gone: start reading (and archiving) its end state."""
+        self._next_archive = asyncio.ensure_future(asyncio.to_thread(archive_dir, self.repo))
+        return asyncio.ensure_future(
+            asyncio.to_thread(read_snapshot, self.repo, self.layout, last))
+
+    def ended(self, snapshot: Snapshot) -> None:
+        """The block is judged; `snapshot` is where the next one starts."""
+        self._quiescent = snapshot
+        self._closed_at = self.now()
+
+    async def abandon(self) -> None:
+        """Wait out an archive made for a block that will never start."""
+        if self._next_archive is not None:
+            with contextlib.suppress(Exception):
+                await self._next_archive
