@@ -12,12 +12,24 @@ invariant then holds for that extension, `persistent` if it does not.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from explorer.events import Break
 from explorer.invariants import Transcript
-from explorer.scenario import Transient
+
+
+@dataclass(frozen=True)
+class Transient:
+    """An output line that documents a tolerated, temporary inconsistency."""
+
+    pattern: re.Pattern[str]  # group `extension` (optional) names what it concerns
+    invariants: frozenset[str] | None  # None: every invariant
+
+    def tolerates(self, invariant: str) -> bool:
+        return self.invariants is None or invariant in self.invariants
+
 
 # The breaks left after a reconcile on a copy; None when there is no reconcile to run.
 HealCheck = Callable[[], Awaitable[list[Break] | None]]

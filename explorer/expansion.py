@@ -1,7 +1,7 @@
 """The run's templates filled in: each child's argv and environment.
 
-A scenario's argv and env are templates; their placeholders ({python},
-{repo}, {fixtures}, {work}, one per service) get values once the services
+A scenario's argv and env are templates; their placeholders (see
+scenario_keys.PLACEHOLDERS, and one per service) get values once the services
 have printed their URLs. The children's environment is the explorer's own,
 minus the checkpoint variables of an enclosing run, plus the scenario's `env`,
 plus each service's URL under its `url_env`.
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.events import ChildSpec
-from explorer.request import RunOptions
 from explorer.scenario import Command, Scenario, expand
 
 # An explorer run inside another's child must not talk to the outer run's socket.
@@ -32,17 +31,13 @@ class Expansion:
     env: dict[str, str]  # every child's environment
 
     @classmethod
-    def of(cls, scenario: Scenario, values: dict[str, str], options: RunOptions) -> Expansion:
+    def of(cls, scenario: Scenario, values: dict[str, str]) -> Expansion:
         env = inherited_env()
         env["PYTHONUNBUFFERED"] = "1"  # stream a Python child's lines as they are printed
         env.update({k: expand(v, values) for k, v in scenario.env.items()})
         for service in scenario.services:
             if service.url_env:
                 env[service.url_env] = values[service.name]
-        if options.profile:
-            env["LIFECYCLE_PROFILE"] = options.profile
-        if options.bugs:
-            env["LIFECYCLE_BUGS"] = ",".join(options.bugs)
         return cls(scenario, values, env)
 
     def spec(self, child: int, command: Command) -> ChildSpec:

@@ -21,8 +21,8 @@ class RunError(Exception):
 class RunOptions:
     seed: int = 0
     iterations: int | None = None  # overrides the scenario
-    profile: str | None = None  # -> LIFECYCLE_PROFILE for children
-    bugs: list[str] = field(default_factory=list)  # -> LIFECYCLE_BUGS
+    profile: str | None = None  # the scenario's {profile}: the target's mode, if it has modes
+    bugs: list[str] = field(default_factory=list)  # the scenario's {bugs}: seeded defects
     trace_path: Path | None = None  # default .race-explorer/runs/<stamp>-<scenario>.jsonl
     work_dir: Path | None = None  # parent of the repo dir (a temp dir by default)
     strategy: str = "os"

@@ -194,11 +194,12 @@ class Runner:
     async def _blocks(self) -> None:
         if self._interrupted:
             raise _Interrupted  # interrupted before the run even started
-        values = self.scenario.placeholders(sys.executable, self._repo, self._work)
+        values = self.scenario.placeholders(sys.executable, self._repo, self._work,
+                                            profile=self.options.profile, bugs=self.options.bugs)
         async with contextlib.AsyncExitStack() as stack:
             for service in self.scenario.services:
                 values[service.name] = await start_service(service, values, self._groups, stack)
-            expansion = Expansion.of(self.scenario, values, self.options)
+            expansion = Expansion.of(self.scenario, values)
             self._launcher = Launcher(expansion, self._repo, self._groups, self.emit, self.now,
                                       held=self.control.held_seconds)
             self._judge.heal = Healer(self._repo, expansion, self._groups)

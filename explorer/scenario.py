@@ -2,18 +2,11 @@
 
 A scenario is validated completely before anything starts: a typo must not
 cost a 50-iteration run. Every error names the file, the key and what was
-expected, so `ScenarioError`'s message is all a person needs.
-
-Keys (see default_scenario.toml for a whole one):
-  name, description, iterations (50), concurrency (all ops), timeout (30 s a child),
-  fixtures (dir; default: the checkout's fixtures/), command (argv prefix for `args`),
-  env {NAME = template}, watch [paths in the repo dir], invariants [names,
-  "module:function", or {check, name, when}], layout {lockfile, catalog, tree};
-  [[services]] name, builtin = "lifecycle-registry" | command = [...], env, url_env;
-  [[setup]] / [[ops]] / [reconcile]: label, argv = [...] | args = [...], timeout;
-  [[transients]] pattern (group `extension`), invariants [names it tolerates].
-Templates take {python} (sys.executable), {repo}, {fixtures}, {work} and one
-placeholder per service (its URL); other braces are literal.
+expected, so `ScenarioError`'s message is all a person needs. The keys, their
+defaults and what an error says each expects are declared in scenario_keys.py
+(the README's key reference is written from there); this module reads them.
+Templates take the placeholders scenario_keys.PLACEHOLDERS lists and one per
+service (its URL); other braces are literal.
 """
 
 from __future__ import annotations
@@ -22,30 +15,32 @@ import importlib
 import re
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import explorer
+from explorer.classify import Transient
 from explorer.events import When
 from explorer.invariants import BUILTIN, Check, Invariant
+from explorer.scenario_keys import (
+    COMMAND,
+    INVARIANT,
+    LAYOUT,
+    PLACEHOLDERS,
+    SERVICE,
+    TOP,
+    TRANSIENT,
+    Key,
+    Table,
+)
 from explorer.snapshot import Layout
 
+__all__ = ["Command", "Scenario", "ScenarioError", "Service", "Transient", "load_scenario"]
+
 DEFAULT_SCENARIO = Path(explorer.__file__).with_name("default_scenario.toml")
-# A repo checkout keeps the reference system beside the package.
-DEFAULT_FIXTURES = Path(explorer.__file__).resolve().parents[1] / "fixtures"
-
-BASE_PLACEHOLDERS = ("python", "repo", "fixtures", "work")
 WHENS: tuple[When, ...] = ("always", "quiescent", "final")
-
-# The fixture registry: prints its URL on its first stdout line, runs until killed.
-BUILTIN_SERVICES: dict[str, tuple[list[str], dict[str, str]]] = {
-    "lifecycle-registry": (
-        ["{python}", "-m", "lifecycle.registry"],
-        {"PYTHONPATH": "{fixtures}"},
-    ),
-}
 
 
 class ScenarioError(Exception):
@@ -69,18 +64,7 @@ class Service:
     argv: tuple[str, ...]
     env: dict[str, str]
     url_env: str | None  # children get the URL in this variable
-    start_timeout: float = 20.0
-
-
-@dataclass(frozen=True)
-class Transient:
-    """An output line that documents a tolerated, temporary inconsistency."""
-
-    pattern: re.Pattern[str]  # group `extension` (optional) names what it concerns
-    invariants: frozenset[str] | None  # None: every invariant
-
-    def tolerates(self, invariant: str) -> bool:
-        return self.invariants is None or invariant in self.invariants
+    start_timeout: float
 
 
 @dataclass(frozen=True)
@@ -101,10 +85,16 @@ class Scenario:
     layout: Layout
     invariants: tuple[Invariant, ...]
     transients: tuple[Transient, ...] = field(default=())
+    uses: frozenset[str] = frozenset()  # the placeholders its templates name
 
-    def placeholders(self, python: str, repo: Path, work: Path) -> dict[str, str]:
-        return {"python": python, "repo": str(repo), "fixtures": str(self.fixtures),
-                "work": str(work)}
+    def placeholders(
+        self, python: str, repo: Path, work: Path, *, profile: str | None = None,
+        bugs: Sequence[str] = (),
+    ) -> dict[str, str]:
+        values = {"python": python, "repo": str(repo), "fixtures": str(self.fixtures),
+                  "work": str(work), "profile": profile or "", "bugs": ",".join(bugs)}
+        assert values.keys() == PLACEHOLDERS.keys()
+        return values
 
 
 # `{name}` is a placeholder; any other brace (a dict in `python -c` code) is literal.
@@ -129,230 +119,183 @@ def load_scenario(path: Path | None) -> Scenario:
         raise ScenarioError(f"{label}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{label}: not valid TOML ({exc})") from exc
-    return _Parser(label, path).parse(data)
+    return _Parser(label, source.resolve().parent, plugins=path is not None).parse(data, path)
 
 
-_TOP_KEYS = {
-    "name", "description", "iterations", "concurrency", "timeout", "fixtures", "command", "env",
-    "services", "setup", "ops", "reconcile", "watch", "layout", "invariants", "transients",
-}
-_COMMAND_KEYS = {"label", "argv", "args", "timeout"}
-_SERVICE_KEYS = {"name", "builtin", "command", "env", "url_env", "start_timeout"}
-_TRANSIENT_KEYS = {"pattern", "invariants"}
-_INVARIANT_KEYS = {"name", "check", "when"}
-_LAYOUT_KEYS = {"lockfile", "catalog", "tree"}
+def _at(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
 
 
 class _Parser:
-    def __init__(self, label: str, path: Path | None) -> None:
+    def __init__(self, label: str, base_dir: Path, plugins: bool) -> None:
         self.label = label
-        self.path = path
-        self.placeholders: set[str] = set(BASE_PLACEHOLDERS)
+        self.base_dir = base_dir  # relative paths are relative to the file's dir
+        self.plugins = plugins  # look for plugins beside the file (not beside the package)
+        self.placeholders: set[str] = set(PLACEHOLDERS)
+        self.used: set[str] = set()
 
     def fail(self, key: str, expected: str, value: Any = ...) -> ScenarioError:
         got = "" if value is ... else f", got {value!r:.60}"
         return ScenarioError(f"{self.label}: {key}: expected {expected}{got}")
 
-    def check_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                name = f"{where}.{key}" if where else key
-                raise ScenarioError(
-                    f"{self.label}: {name}: unknown key (expected one of: "
-                    f"{', '.join(sorted(allowed))})"
-                )
-
-    def table(self, value: Any, key: str) -> dict[str, Any]:
+    def table(self, value: Any, where: str, keys: Table | None = None) -> dict[str, Any]:
+        """A TOML table; with `keys`, one whose keys are all among them."""
         if not isinstance(value, dict):
-            raise self.fail(key, "a table", value)
+            raise self.fail(where, "a table", value)
+        unknown = [name for name in value if keys is not None and name not in keys.names]
+        if unknown and keys is not None:
+            raise ScenarioError(f"{self.label}: {_at(where, unknown[0])}: unknown key "
+                                f"(expected one of: {', '.join(sorted(keys.names))})")
         return value
 
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, "a non-empty string", value)
-        return value
+    def tables(self, value: Any, where: str, keys: Table) -> list[tuple[str, dict[str, Any]]]:
+        """A list of tables, each checked for unknown keys, as (where, table) pairs."""
+        if not isinstance(value, list):
+            raise self.fail(where, "a list of tables", value)
+        return [(f"{where}[{i}]", self.table(item, f"{where}[{i}]", keys))
+                for i, item in enumerate(value)]
 
-    def number(self, value: Any, key: str, *, integer: bool, minimum: float) -> float:
-        ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok_type or value < minimum:
-            kind = "an integer" if integer else "a number"
-            raise self.fail(key, f"{kind} >= {minimum:g}", value)
-        return value
+    def value(self, table: Mapping[str, Any], key: Key, where: str, default: Any = None) -> Any:
+        """The key's value, checked as its kind says; its default when absent."""
+        if key.name not in table:
+            return key.default if default is None else default
+        value, at = table[key.name], _at(where, key.name)
+        if key.kind in ("string", "path", "regex"):
+            if not isinstance(value, str) or not value:
+                raise self.fail(at, key.expected, value)
+            return value
+        if key.kind == "text":
+            if not isinstance(value, str):
+                raise self.fail(at, key.expected, value)
+            return value
+        if key.kind in ("integer", "number"):
+            ok = isinstance(value, int) if key.kind == "integer" else isinstance(value, int | float)
+            if isinstance(value, bool) or not ok or value < key.minimum:
+                raise self.fail(at, key.expected, value)
+            return value if key.kind == "integer" else float(value)
+        if key.kind in ("argv", "args"):
+            if not isinstance(value, list) or (key.kind == "argv" and not value):
+                raise self.fail(at, key.expected, value)
+            return tuple(self.template(item, f"{at}[{i}]") for i, item in enumerate(value))
+        if key.kind == "env":
+            return {name: self.template(v, f"{at}.{name}")
+                    for name, v in self.table(value, at).items()}
+        return value  # tables and lists: their own methods read them
 
-    def template(self, value: Any, key: str) -> str:
-        text = self.string(value, key)
+    def template(self, text: Any, at: str) -> str:
+        if not isinstance(text, str) or not text:
+            raise self.fail(at, "a non-empty string", text)
         for name in PLACEHOLDER.findall(text):
             if name not in self.placeholders:
                 known = ", ".join("{" + p + "}" for p in sorted(self.placeholders))
-                raise self.fail(key, f"placeholders among {known}", value)
+                raise self.fail(at, f"placeholders among {known}", text)
+            self.used.add(name)
         return text
 
-    def argv(self, value: Any, key: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.fail(key, "a non-empty list of strings", value)
-        return tuple(self.template(item, f"{key}[{i}]") for i, item in enumerate(value))
-
-    def parse(self, data: dict[str, Any]) -> Scenario:
-        self.check_keys(data, _TOP_KEYS, "")
-        name = self.string(data.get("name", self.path.stem if self.path else "default"), "name")
-        description = data.get("description", "")
-        if not isinstance(description, str):
-            raise self.fail("description", "a string", description)
-        iterations = int(self.number(data.get("iterations", 50), "iterations",
-                                     integer=True, minimum=0))
-        timeout = float(self.number(data.get("timeout", 30.0), "timeout",
-                                    integer=False, minimum=0.001))
-        fixtures = self.fixtures(data.get("fixtures"))
-
-        services = self.services(data.get("services", []))
+    def parse(self, data: Any, path: Path | None) -> Scenario:
+        data = self.table(data, "", TOP)
+        name = self.value(data, TOP["name"], "", path.stem if path else "default")
+        fixtures = self.value(data, TOP["fixtures"], "", ".")
+        services = self.services(self.value(data, TOP["services"], "", []))
         self.placeholders.update(service.name for service in services)
-        env = self.env(data.get("env", {}), "env")
-        command = self.argv(data["command"], "command") if "command" in data else None
-
+        prefix = self.value(data, TOP["command"], "")
         if "ops" not in data:
-            raise self.fail("ops", "at least one [[ops]] table (the concurrent children)")
-        ops = self.commands(data["ops"], "ops", command, minimum=1)
-        setup = self.commands(data.get("setup", []), "setup", command, minimum=0)
-        reconcile = None
-        if "reconcile" in data:
-            reconcile = self.command(data["reconcile"], "reconcile", command, "reconcile")
-        concurrency = int(self.number(data.get("concurrency", len(ops)), "concurrency",
-                                      integer=True, minimum=1))
-
-        watch = self.watch(data.get("watch", ["."]))
-        layout = self.layout(data.get("layout", {}))
-        invariants = self.invariants(data.get("invariants", list(BUILTIN)))
-        transients = self.transients(data.get("transients", []), {i.name for i in invariants})
+            raise self.fail("ops", TOP["ops"].expected)
+        ops = self.commands(data["ops"], "ops", prefix, minimum=1)
+        invariants = self.invariants(self.value(data, TOP["invariants"], "", list(BUILTIN)))
         return Scenario(
-            name=name, path=self.path, description=description, iterations=iterations,
-            concurrency=concurrency, timeout=timeout, fixtures=fixtures, env=env,
-            services=services, setup=setup, ops=ops, reconcile=reconcile, watch=watch,
-            layout=layout, invariants=invariants, transients=transients,
+            name=name, path=path, ops=ops, services=services,
+            description=self.value(data, TOP["description"], ""),
+            iterations=self.value(data, TOP["iterations"], ""),
+            concurrency=self.value(data, TOP["concurrency"], "", len(ops)),
+            timeout=self.value(data, TOP["timeout"], ""),
+            fixtures=(self.base_dir / fixtures).resolve(),
+            env=self.value(data, TOP["env"], "", {}),
+            setup=self.commands(data.get("setup", []), "setup", prefix, minimum=0),
+            reconcile=(self.command(data["reconcile"], "reconcile", prefix, "reconcile")
+                       if "reconcile" in data else None),
+            watch=self.watch(self.value(data, TOP["watch"], "")),
+            layout=self.layout(data.get("layout", {})),
+            invariants=invariants,
+            transients=self.transients(data.get("transients", []), {i.name for i in invariants}),
+            uses=frozenset(self.used),
         )
 
-    def base_dir(self) -> Path:
-        return self.path.resolve().parent if self.path else Path.cwd()
-
-    def fixtures(self, value: Any) -> Path:
-        if value is None:
-            return DEFAULT_FIXTURES
-        return (self.base_dir() / self.string(value, "fixtures")).resolve()
-
-    def env(self, value: Any, key: str) -> dict[str, str]:
-        table = self.table(value, key)
-        return {name: self.template(v, f"{key}.{name}") for name, v in table.items()}
-
     def commands(
-        self, value: Any, key: str, command: tuple[str, ...] | None, *, minimum: int
+        self, value: Any, key: str, prefix: tuple[str, ...] | None, *, minimum: int
     ) -> tuple[Command, ...]:
         if not isinstance(value, list) or len(value) < minimum:
             expected = "a list of tables" + (f" (at least {minimum})" if minimum else "")
             raise self.fail(key, expected, value)
         return tuple(
-            self.command(item, f"{key}[{i}]", command, f"{key} {i}")
+            self.command(item, f"{key}[{i}]", prefix, f"{key} {i}")
             for i, item in enumerate(value)
         )
 
     def command(
-        self, value: Any, key: str, command: tuple[str, ...] | None, default_label: str
+        self, value: Any, where: str, prefix: tuple[str, ...] | None, default_label: str
     ) -> Command:
-        table = self.table(value, key)
-        self.check_keys(table, _COMMAND_KEYS, key)
+        table = self.table(value, where, COMMAND)
         if ("argv" in table) == ("args" in table):
-            raise self.fail(key, "exactly one of `argv` (the whole command) or `args` "
-                                 "(appended to the top-level `command`)")
+            raise self.fail(where, "exactly one of `argv` (the whole command) or `args` "
+                                   "(appended to the top-level `command`)")
         if "args" in table:
-            if command is None:
-                raise self.fail(f"{key}.args", "a top-level `command` to append to")
-            args = table["args"]
-            if not isinstance(args, list):
-                raise self.fail(f"{key}.args", "a list of strings", args)
-            argv = command + tuple(
-                self.template(item, f"{key}.args[{i}]") for i, item in enumerate(args)
-            )
+            if prefix is None:
+                raise self.fail(f"{where}.args", "a top-level `command` to append to")
+            argv = prefix + self.value(table, COMMAND["args"], where)
         else:
-            argv = self.argv(table["argv"], f"{key}.argv")
-        label = self.string(table.get("label", default_label), f"{key}.label")
-        timeout = None
-        if "timeout" in table:
-            timeout = float(self.number(table["timeout"], f"{key}.timeout",
-                                        integer=False, minimum=0.001))
-        return Command(label=label, argv=argv, timeout=timeout)
-
-    def tables(self, value: Any, key: str, allowed: set[str]) -> list[tuple[str, dict[str, Any]]]:
-        """A list of tables, each checked for unknown keys, as (its key, the table) pairs."""
-        if not isinstance(value, list):
-            raise self.fail(key, "a list of tables", value)
-        out = []
-        for i, item in enumerate(value):
-            where = f"{key}[{i}]"
-            table = self.table(item, where)
-            self.check_keys(table, allowed, where)
-            out.append((where, table))
-        return out
+            argv = self.value(table, COMMAND["argv"], where)
+        return Command(label=self.value(table, COMMAND["label"], where, default_label),
+                       argv=argv, timeout=self.value(table, COMMAND["timeout"], where))
 
     def services(self, value: Any) -> tuple[Service, ...]:
         out: list[Service] = []
-        for key, table in self.tables(value, "services", _SERVICE_KEYS):
-            name = self.string(table.get("name"), f"{key}.name")
-            if not name.isidentifier() or name in BASE_PLACEHOLDERS:
-                raise self.fail(f"{key}.name", "an identifier other than "
-                                + ", ".join(BASE_PLACEHOLDERS), name)
-            if ("builtin" in table) == ("command" in table):
-                raise self.fail(key, "exactly one of `builtin` or `command`")
-            env = self.env(table.get("env", {}), f"{key}.env")
-            if "builtin" in table:
-                builtin = table["builtin"]
-                if builtin not in BUILTIN_SERVICES:
-                    raise self.fail(f"{key}.builtin", "one of " + ", ".join(BUILTIN_SERVICES),
-                                    builtin)
-                argv_list, builtin_env = BUILTIN_SERVICES[builtin]
-                argv = tuple(argv_list)
-                env = {**builtin_env, **env}
-            else:
-                argv = self.argv(table["command"], f"{key}.command")
-            url_env = table.get("url_env")
-            if url_env is not None:
-                url_env = self.string(url_env, f"{key}.url_env")
-            start_timeout = float(self.number(table.get("start_timeout", 20.0),
-                                              f"{key}.start_timeout", integer=False,
-                                              minimum=0.001))
-            out.append(Service(name, argv, env, url_env, start_timeout))
+        for where, table in self.tables(value, "services", SERVICE):
+            name = self.value(table, SERVICE["name"], where)
+            if not isinstance(name, str) or not name.isidentifier() or name in PLACEHOLDERS:
+                raise self.fail(f"{where}.name", "an identifier other than "
+                                + ", ".join(PLACEHOLDERS), name)
+            if "command" not in table:
+                raise self.fail(f"{where}.command", SERVICE["command"].expected)
+            out.append(Service(
+                name=name, argv=self.value(table, SERVICE["command"], where),
+                env=self.value(table, SERVICE["env"], where, {}),
+                url_env=self.value(table, SERVICE["url_env"], where),
+                start_timeout=self.value(table, SERVICE["start_timeout"], where),
+            ))
         return tuple(out)
 
     def watch(self, value: Any) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.fail("watch", "a non-empty list of paths relative to the repo dir", value)
-        paths = tuple(self.string(item, f"watch[{i}]") for i, item in enumerate(value))
-        for i, item in enumerate(paths):
-            if Path(item).is_absolute() or ".." in Path(item).parts:
+        if not isinstance(value, list | tuple) or not value:
+            raise self.fail("watch", TOP["watch"].expected, value)
+        for i, item in enumerate(value):
+            if (not isinstance(item, str) or not item or Path(item).is_absolute()
+                    or ".." in Path(item).parts):
                 raise self.fail(f"watch[{i}]", "a path inside the repo dir", item)
-        return paths
+        return tuple(value)
 
     def layout(self, value: Any) -> Layout:
-        table = self.table(value, "layout")
-        self.check_keys(table, _LAYOUT_KEYS, "layout")
-        fields = {k: self.string(v, f"layout.{k}") for k, v in table.items()}
-        return Layout(**fields)
+        table = self.table(value, "layout", LAYOUT)
+        return Layout(**{key.name: self.value(table, key, "layout") for key in LAYOUT})
 
     def invariants(self, value: Any) -> tuple[Invariant, ...]:
         if not isinstance(value, list) or not value:
-            raise self.fail("invariants", "a non-empty list of names, `module:function` "
-                                          "strings or tables", value)
+            raise self.fail("invariants", TOP["invariants"].expected, value)
         out: list[Invariant] = []
         for i, item in enumerate(value):
-            key = f"invariants[{i}]"
+            where = f"invariants[{i}]"
             if isinstance(item, str):
-                out.append(self.invariant_by_name(item, key))
+                out.append(self.invariant_by_name(item, where))
                 continue
-            table = self.table(item, key)
-            self.check_keys(table, _INVARIANT_KEYS, key)
-            check_ref = self.string(table.get("check"), f"{key}.check")
-            base = self.invariant_by_name(check_ref, f"{key}.check")
-            name = self.string(table.get("name", base.name), f"{key}.name")
-            when = table.get("when", base.when)
+            table = self.table(item, where, INVARIANT)
+            if "check" not in table:
+                raise self.fail(f"{where}.check", INVARIANT["check"].expected)
+            base = self.invariant_by_name(self.value(table, INVARIANT["check"], where),
+                                          f"{where}.check")
+            name = self.value(table, INVARIANT["name"], where, base.name)
+            when = self.value(table, INVARIANT["when"], where, base.when)
             if when not in WHENS:
-                raise self.fail(f"{key}.when", "one of " + ", ".join(WHENS), when)
+                raise self.fail(f"{where}.when", "one of " + ", ".join(WHENS), when)
             out.append(Invariant(name, cast(When, when), base.check))
         names = [inv.name for inv in out]
         for name in names:
@@ -367,11 +310,9 @@ class _Parser:
             raise self.fail(key, "a built-in invariant (" + ", ".join(BUILTIN)
                             + ") or a `module:function` plugin", ref)
         module_name, _, func_name = ref.partition(":")
-        if self.path is not None:
-            # Plugins usually sit beside their scenario file.
-            base = str(self.base_dir())
-            if base not in sys.path:
-                sys.path.insert(0, base)
+        base = str(self.base_dir)  # plugins usually sit beside their scenario file
+        if self.plugins and base not in sys.path:
+            sys.path.insert(0, base)
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:
@@ -388,20 +329,23 @@ class _Parser:
 
     def transients(self, value: Any, invariant_names: set[str]) -> tuple[Transient, ...]:
         out: list[Transient] = []
-        for key, table in self.tables(value, "transients", _TRANSIENT_KEYS):
-            raw = self.string(table.get("pattern"), f"{key}.pattern")
+        for where, table in self.tables(value, "transients", TRANSIENT):
+            if "pattern" not in table:
+                raise self.fail(f"{where}.pattern", TRANSIENT["pattern"].expected)
+            raw = self.value(table, TRANSIENT["pattern"], where)
             try:
                 pattern = re.compile(raw)
             except re.error as exc:
-                raise self.fail(f"{key}.pattern", f"a regular expression ({exc})", raw) from exc
+                raise self.fail(f"{where}.pattern", f"a regular expression ({exc})", raw) from exc
             names: frozenset[str] | None = None
             if "invariants" in table:
                 listed = table["invariants"]
                 if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
-                    raise self.fail(f"{key}.invariants", "a list of invariant names", listed)
+                    raise self.fail(f"{where}.invariants", TRANSIENT["invariants"].expected,
+                                    listed)
                 for j, name in enumerate(listed):
                     if name not in invariant_names:
-                        raise self.fail(f"{key}.invariants[{j}]", "one of the scenario's "
+                        raise self.fail(f"{where}.invariants[{j}]", "one of the scenario's "
                                         "invariants (" + ", ".join(sorted(invariant_names)) + ")",
                                         name)
                 names = frozenset(listed)

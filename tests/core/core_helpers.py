@@ -17,17 +17,21 @@ from explorer.scenario import load_scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-LIFECYCLE_HEAD = """
-command = ["{python}", "-m", "lifecycle", "--repo-dir", "{repo}"]
+LIFECYCLE_HEAD = f"""
+command = ["{{python}}", "-m", "lifecycle", "--repo-dir", "{{repo}}"]
 timeout = 60
+fixtures = '{REPO_ROOT / "fixtures"}'
 
 [env]
-PYTHONPATH = "{fixtures}"
+PYTHONPATH = "{{fixtures}}"
 LIFECYCLE_BUSY_TIMEOUT_MS = "100"
+LIFECYCLE_PROFILE = "{{profile}}"
+LIFECYCLE_BUGS = "{{bugs}}"
 
 [[services]]
 name = "registry"
-builtin = "lifecycle-registry"
+command = ["{{python}}", "-m", "lifecycle.registry"]
+env = {{ PYTHONPATH = "{{fixtures}}" }}
 url_env = "LIFECYCLE_REGISTRY_URL"
 
 [[setup]]

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from core_helpers import run_explorer
+from core_helpers import REPO_ROOT, run_explorer
 
-from explorer.scenario import DEFAULT_FIXTURES, ScenarioError, expand, load_scenario
+from explorer.scenario import ScenarioError, expand, load_scenario
 
 MINIMAL = '[[ops]]\nargv = ["{python}", "-c", "pass"]\n'
 
@@ -29,7 +29,7 @@ def test_default_scenario_is_the_seeds() -> None:
     assert [i.name for i in s.invariants] == [
         "lockfile_parses", "catalog_matches_lockfile", "tree_matches_lockfile",
         "no_duplicate_type_error", "no_lock_exhaustion"]
-    assert s.fixtures == DEFAULT_FIXTURES and (s.fixtures / "lifecycle").is_dir()
+    assert s.fixtures == REPO_ROOT / "fixtures" and (s.fixtures / "lifecycle").is_dir()
     [transient] = s.transients
     match = transient.pattern.search(
         "Install partially applied for @stress/beta — files extracted but the catalog write "
@@ -62,13 +62,21 @@ def test_placeholders_expand_and_other_braces_stay() -> None:
         ('invariants = ["no_such_module_xyz:check"]\n' + MINIMAL,
          "invariants[0]: expected an importable module:function plugin"),
         ('[[ops]]\nargv = ["{pyhton}", "-c", "pass"]\n',
-         "ops[0].argv[0]: expected placeholders among {fixtures}, {python}, {repo}, {work}"),
+         "ops[0].argv[0]: expected placeholders among {bugs}, {fixtures}, {profile}, {python}, "
+         "{repo}, {work}"),
         (MINIMAL + "[[transients]]\npattern = '(unclosed'\n",
          "transients[0].pattern: expected a regular expression"),
         (MINIMAL + '[[transients]]\npattern = "x"\ninvariants = ["nope"]\n',
          "transients[0].invariants[0]: expected one of the scenario's invariants"),
         (MINIMAL + '[[services]]\nname = "reg"\nbuiltin = "nginx"\n',
-         "services[0].builtin: expected one of lifecycle-registry, got 'nginx'"),
+         "services[0].builtin: unknown key (expected one of: command, env, name, "
+         "start_timeout, url_env)"),
+        (MINIMAL + '[[services]]\nname = "reg"\n', "services[0].command: expected a non-empty "
+         "list of strings"),
+        (MINIMAL + '[[services]]\nname = "repo"\ncommand = ["x"]\n',
+         "services[0].name: expected an identifier other than python, repo"),
+        ('concurrency = 0\n' + MINIMAL, "concurrency: expected an integer >= 1, got 0"),
+        (MINIMAL.replace("argv", 'args = []\nargv'), "ops[0]: expected exactly one of `argv`"),
         (MINIMAL + '[layout]\ncatalgo = "x.db"\n', "layout.catalgo: unknown key"),
         ("iterations = [\n", "not valid TOML"),
     ],

@@ -1,0 +1,164 @@
+"""Every key a scenario file may hold, declared once.
+
+These tables drive the parser's unknown-key check, the words of its error
+messages ("expected ...") and the key reference in the README, which
+`reference()` writes (a test keeps the two equal). A new key is a line here
+and its reading in scenario.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from explorer.snapshot import Layout
+
+Kind = Literal[
+    "string", "text", "integer", "number", "argv", "args", "env", "path", "tables", "table",
+    "list", "regex",
+]
+
+_EXPECTED: dict[Kind, str] = {
+    "string": "a non-empty string",
+    "text": "a string",
+    "integer": "an integer >= {minimum:g}",
+    "number": "a number >= {minimum:g}",
+    "argv": "a non-empty list of strings",
+    "args": "a list of strings",
+    "env": "a table",
+    "path": "a non-empty string",
+    "tables": "a list of tables",
+    "table": "a table",
+    "list": "a list",
+    "regex": "a non-empty string",
+}
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    kind: Kind
+    meaning: str  # for the reference
+    default: Any = None  # what the parser takes when the key is absent
+    default_as: str = ""  # the default in words, when it depends on the rest of the file
+    minimum: float = 0  # for integers and numbers
+    expected_as: str = ""  # what an error says is expected, when the kind's words do not fit
+
+    @property
+    def expected(self) -> str:
+        return self.expected_as or _EXPECTED[self.kind].format(minimum=self.minimum)
+
+    @property
+    def default_words(self) -> str:
+        if self.default_as or self.default is None:
+            return self.default_as
+        if isinstance(self.default, float):
+            return f"{self.default:g}"
+        return json.dumps(list(self.default) if isinstance(self.default, tuple) else self.default)
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str  # as a scenario file spells it: "" for the top level, "[[ops]]"
+    keys: tuple[Key, ...]
+
+    def __getitem__(self, name: str) -> Key:
+        return next(k for k in self.keys if k.name == name)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self.keys)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(k.name for k in self.keys)
+
+
+TOP = Table("", (
+    Key("name", "string", "the run's name, in traces and reports", default_as="the file's name"),
+    Key("description", "text", "one line for people", ""),
+    Key("iterations", "integer", "concurrent iterations", 50, minimum=0),
+    Key("concurrency", "integer", "children of an iteration run at once",
+        default_as="all ops", minimum=1),
+    Key("timeout", "number", "seconds a child may run before its group is killed", 30.0,
+        minimum=0.001),
+    Key("fixtures", "path", "the dir `{fixtures}` expands to, relative to the file",
+        default_as="the file's dir"),
+    Key("command", "argv", "argv prefix that an op's `args` are appended to"),
+    Key("env", "env", "NAME = template: the children's environment, on top of the explorer's"),
+    Key("services", "tables", "processes started before the setup (below)"),
+    Key("setup", "tables", "commands run one by one before the iterations (block 0)"),
+    Key("ops", "tables", "the concurrent children of every iteration (at least one)",
+        expected_as="at least one [[ops]] table (the concurrent children)"),
+    Key("reconcile", "table", "the command that repairs: run after the last iteration, and on "
+        "a copy to tell healed breaks from persistent ones"),
+    Key("watch", "list", "paths in the repo dir whose changes are watched", (".",),
+        expected_as="a non-empty list of paths relative to the repo dir"),
+    Key("layout", "table", "where the stores live in the repo dir (below)"),
+    Key("invariants", "list", 'what must hold: built-in names, "module:function" plugins, or '
+        "{check, name, when} tables", default_as="the built-ins",
+        expected_as="a non-empty list of names, `module:function` strings or tables"),
+    Key("transients", "tables", "output lines that document a tolerated break (below)"),
+))
+
+COMMAND = Table("[[setup]], [[ops]], [reconcile]", (
+    Key("label", "string", "the name people see", default_as="its place, like `ops 2`"),
+    Key("argv", "argv", "the whole command, templates (or `args`)"),
+    Key("args", "args", "appended to the top-level `command` (or `argv`)"),
+    Key("timeout", "number", "seconds, this command only", default_as="the scenario's",
+        minimum=0.001),
+))
+
+SERVICE = Table("[[services]]", (
+    Key("name", "string", "an identifier; the placeholder `{name}` expands to its URL"),
+    Key("command", "argv", "argv of a process that prints its URL on its first stdout line "
+        "and runs until killed"),
+    Key("env", "env", "NAME = template, added to the explorer's environment for it"),
+    Key("url_env", "string", "children get the URL in this environment variable"),
+    Key("start_timeout", "number", "seconds to wait for the URL", 20.0, minimum=0.001),
+))
+
+TRANSIENT = Table("[[transients]]", (
+    Key("pattern", "regex", "a regular expression; a group `extension` names what it concerns"),
+    Key("invariants", "list", "the invariants it tolerates", default_as="all",
+        expected_as="a list of invariant names"),
+))
+
+INVARIANT = Table("invariants = [{...}]", (
+    Key("check", "string", 'a built-in name or "module:function"'),
+    Key("name", "string", "the name its breaks carry", default_as="the check's"),
+    Key("when", "string", "always (also while children run), quiescent or final",
+        default_as="the check's"),
+))
+
+LAYOUT = Table("[layout]", (
+    Key("lockfile", "string", "the lockfile", Layout.lockfile),
+    Key("catalog", "string", "the SQLite catalog", Layout.catalog),
+    Key("tree", "string", "the extracted tree", Layout.tree),
+))
+
+TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, LAYOUT)
+
+# What templates may name besides one placeholder per service (its URL).
+PLACEHOLDERS: dict[str, str] = {
+    "python": "the Python running the explorer",
+    "repo": "the repo dir the children share",
+    "fixtures": "the scenario's `fixtures` dir",
+    "work": "the repo dir's parent, the explorer's scratch space",
+    "profile": "what `--profile` says (empty without it)",
+    "bugs": "what `--bugs` says, comma separated (empty without it)",
+}
+
+
+def reference() -> str:
+    """The key reference, as the README shows it (Markdown)."""
+    lines: list[str] = []
+    for table in TABLES:
+        lines.append("" if not table.title else f"\n{table.title}:\n")
+        for key in table:
+            default = f" (default: {key.default_words})" if key.default_words else ""
+            lines.append(f"- `{key.name}`: {key.meaning}{default}")
+    lines.append("\nPlaceholders in templates (argv, env), besides one per service:\n")
+    lines.extend(f"- `{{{name}}}`: {meaning}" for name, meaning in PLACEHOLDERS.items())
+    return "\n".join(lines).strip() + "\n"
