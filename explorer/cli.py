@@ -28,6 +28,7 @@ from explorer.rerun import (
 from explorer.rerun import rerun as rerun_iteration
 from explorer.runner import RunError, RunOptions
 from explorer.scenario import Scenario, ScenarioError, load_scenario
+from explorer.scheduling.strategies import STRATEGIES
 from explorer.shrink import script_of, switches
 from explorer.shrink import shrink as shrink_iteration
 from explorer.trace import TraceError, TraceReader, replay_command
@@ -59,14 +60,16 @@ def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list
               help="Scenario TOML file (default: the seed's stress test).")
 @click.option("--iterations", type=click.IntRange(min=0), help="Override the scenario's count.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--profile", help="LIFECYCLE_PROFILE for the reference CLI (correct, swamp-w2).")
-@click.option("--bugs", callback=_bugs, help="Seeded bugs to switch on, comma separated.")
+@click.option("--profile", help="The scenario's {profile}: the target's mode (the default "
+              "scenario's: correct, swamp-w2).")
+@click.option("--bugs", callback=_bugs,
+              help="The scenario's {bugs}: seeded bugs to switch on, comma separated.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Where to record (default .race-explorer/runs/<stamp>-<scenario>.jsonl).")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write JUnit XML here (headless).")
-@click.option("--strategy", default="os", show_default=True,
-              help="Scheduling: os, random, pct.")
+@click.option("--strategy", type=click.Choice(list(STRATEGIES)), default="os",
+              show_default=True, help="Scheduling: how the children interleave.")
 @click.option("--depth", type=click.IntRange(min=1), default=3, show_default=True,
               help="PCT depth (priority change points + 1).")
 @click.option("--kill-at", help="SIGKILL the first child reaching this checkpoint.")

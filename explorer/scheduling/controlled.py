@@ -20,7 +20,8 @@ from typing import Literal
 
 from explorer.events import CheckpointReached, ScheduleAction, ScheduleDecision
 from explorer.scheduling.base import Scheduler, SchedulerContext
-from explorer.scheduling.server import Arrival, CheckpointServer
+from explorer.scheduling.checkpoints import Arrival, CheckpointSource, SourceFactory
+from explorer.scheduling.server import CheckpointServer
 from explorer.scheduling.strategies import Parked, Strategy
 
 # Long enough for a step between two checkpoints on a loaded machine, short enough that
@@ -71,8 +72,10 @@ class ControlledScheduler(Scheduler):
         grace: float = DEFAULT_GRACE,
         start_grace: float = 10.0,
         faults: KillFaults | None = None,
+        checkpoints: SourceFactory = CheckpointServer,
     ) -> None:
         self._make_strategy = make_strategy
+        self._make_source = checkpoints
         self.strategy: Strategy | None = None
         self.free_running = make_strategy is None
         self.grace = grace
@@ -82,7 +85,7 @@ class ControlledScheduler(Scheduler):
         self._children: dict[int, _Child] = {}
         self._changed = asyncio.Event()
         self._ctx: SchedulerContext | None = None
-        self._server: CheckpointServer | None = None
+        self._source: CheckpointSource | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._granted = False  # the gate let the next decision through; not yet made
 
@@ -94,15 +97,15 @@ class ControlledScheduler(Scheduler):
             self._children[child] = _Child(since=_now())
         if self._make_strategy is not None:
             self.strategy = self._make_strategy(sorted(ctx.children))
-        self._server = CheckpointServer(self._arrived, self._disconnected)
-        await self._server.start()
+        self._source = self._make_source(self._arrived, self._disconnected)
+        await self._source.start()
         if self.strategy is not None:
             self._loop_task = asyncio.create_task(self._decide_forever())
 
     def child_env(self, child: int) -> dict[str, str]:
-        assert self._server is not None, "start() first"
+        assert self._source is not None, "start() first"
         self._children.setdefault(child, _Child(since=_now()))
-        return {"RACE_EXPLORER_SOCKET": self._server.path, "RACE_EXPLORER_CHILD": str(child)}
+        return self._source.child_env(child)
 
     def child_started(self, child: int, pid: int) -> None:
         """Nothing to do: the child counts as starting from `child_env`, and it may
@@ -115,8 +118,8 @@ class ControlledScheduler(Scheduler):
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
-        if self._server is not None:
-            await self._server.close()
+        if self._source is not None:
+            await self._source.close()
 
     # -- the children's side ----------------------------------------------------------
 
@@ -227,8 +230,8 @@ class ControlledScheduler(Scheduler):
                 self._ctx.kill(decision.chosen)
         elif decision.action == "run":
             self._set(decision.chosen, "running")
-            assert self._server is not None
-            self._server.release(decision.chosen)
+            assert self._source is not None
+            self._source.release(decision.chosen)
 
     def _record(self, decision: Decision) -> None:
         self.steps += 1

@@ -7,11 +7,14 @@ from collections.abc import Mapping, Sequence
 
 from explorer.events import ScheduleDecision
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerFactory
+from explorer.scheduling.checkpoints import SourceFactory
 from explorer.scheduling.controlled import DEFAULT_GRACE, ControlledScheduler, KillFaults
 from explorer.scheduling.replay import ReplayScheduler
-from explorer.scheduling.strategies import PctStrategy, RandomStrategy, Strategy
+from explorer.scheduling.server import CheckpointServer
+from explorer.scheduling.strategies import STRATEGIES, Strategy, StrategyInputs
 
-STRATEGIES = ("os", "random", "pct")
+# Every checkpoint source by name, as STRATEGIES names the strategies; the first is the default.
+CHECKPOINT_MODES: dict[str, SourceFactory] = {"hook": CheckpointServer}
 FIRST_GUESS_STEPS = 30  # PCT's k before any iteration has been measured
 
 
@@ -27,10 +30,14 @@ class ControlledFactory(SchedulerFactory):
         grace: float = DEFAULT_GRACE,
         kill_at: str | None = None,
         kill_rate: float = 0.0,
+        checkpoints: str = "hook",
     ) -> None:
         if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r} (expected one of {STRATEGIES})")
+            raise ValueError(f"unknown strategy {strategy!r} (expected one of: "
+                             f"{', '.join(STRATEGIES)})")
         self.strategy = strategy
+        self._make = STRATEGIES[strategy]
+        self._source = CHECKPOINT_MODES[checkpoints]
         self.seed, self.depth, self.grace = seed, depth, grace
         self.kill_at, self.kill_rate = kill_at, kill_rate
         self._made: list[ControlledScheduler] = []
@@ -44,15 +51,15 @@ class ControlledFactory(SchedulerFactory):
         faults = KillFaults(
             at=self.kill_at, rate=self.kill_rate, rng=random.Random(f"{self.seed}:{iteration}:kill")
         )
-        k = self.expected_steps()
+        k, make = self.expected_steps(), self._make
 
-        def make(children: Sequence[int]) -> Strategy:
-            if self.strategy == "random":
-                return RandomStrategy(rng)
-            return PctStrategy(rng, children, self.depth, k)
+        def strategy(children: Sequence[int]) -> Strategy:
+            assert make is not None
+            return make(StrategyInputs(rng, children, self.depth, k))
 
         scheduler = ControlledScheduler(
-            None if self.strategy == "os" else make, grace=self.grace, faults=faults
+            None if make is None else strategy, grace=self.grace, faults=faults,
+            checkpoints=self._source,
         )
         self._made.append(scheduler)
         return scheduler

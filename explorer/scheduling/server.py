@@ -14,21 +14,14 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class Arrival:
-    """A child reached a checkpoint and waits for `go`."""
-
-    child: int
-    name: str
-    is_yield: bool
+from explorer.scheduling.checkpoints import Arrival
 
 
 class CheckpointServer:
-    """Accepts the children's connections and turns their lines into callbacks."""
+    """The `hook` checkpoint source: accepts the children's connections and turns their
+    lines into callbacks."""
 
     def __init__(
         self,
@@ -45,6 +38,9 @@ class CheckpointServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_unix_server(self._handle, path=self.path)
+
+    def child_env(self, child: int) -> dict[str, str]:
+        return {"RACE_EXPLORER_SOCKET": self.path, "RACE_EXPLORER_CHILD": str(child)}
 
     def release(self, child: int) -> None:
         """Answer `go` to a parked child."""

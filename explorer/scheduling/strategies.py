@@ -10,7 +10,7 @@ with probability at least 1/(n * k^(d-1)) per run.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -66,3 +66,23 @@ class PctStrategy(Strategy):
 
     def note_yield(self, child: int) -> None:
         self.priorities[child] = min(self.priorities.values()) - 1
+
+
+@dataclass(frozen=True)
+class StrategyInputs:
+    """What a strategy may be made from, for one block."""
+
+    rng: random.Random  # seeded per run and block
+    children: Sequence[int]  # the block's child slots
+    depth: int  # --depth
+    expected_steps: int  # learnt from the blocks before
+
+
+# Every strategy `--strategy` offers, by name: how to make one block's. None is no control
+# at all: the OS interleaves the children (and a kill fault still fires at a checkpoint).
+STRATEGIES: dict[str, Callable[[StrategyInputs], Strategy] | None] = {
+    "os": None,
+    "random": lambda given: RandomStrategy(given.rng),
+    "pct": lambda given: PctStrategy(given.rng, given.children, given.depth,
+                                     given.expected_steps),
+}

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from explorer.scheduling.factory import ControlledFactory, ReplayFactory
 from explorer.scheduling.replay import ReplayScheduler
+from explorer.scheduling.strategies import STRATEGIES, StrategyInputs
 
 from .harness import alive, run_block
 
 THREE = [["a", "4"], ["b", "4"], ["c", "4"]]
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_each_strategy_name_makes_that_strategy(name: str) -> None:
+    make = STRATEGIES[name]
+    made = make(StrategyInputs(random.Random(0), [0, 1], 3, 10)) if make else None
+    assert (made.name if made else "os") == name
+    assert ControlledFactory(name, seed=0).strategy == name
 
 
 @pytest.mark.parametrize("strategy", ["random", "pct"])
