@@ -33,8 +33,7 @@ from explorer.events import (
 )
 from explorer.invariants import parse_lockfile
 from explorer.trace import TraceReader
-
-STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red"}
+from explorer.vocabulary import style
 
 
 def _out(console: Console, text: Text | str, style: str = "") -> None:
@@ -100,7 +99,7 @@ def summary(reader: TraceReader, console: Console) -> None:
             changes += len(event.changes)
         elif isinstance(event, IterationFinished) and started is not None:
             line = Text(f"{_block_name(started)}: ")
-            line.append(event.verdict, style=STYLES[event.verdict])
+            line.append(event.verdict, style=style(event.verdict))
             ops = ", ".join(f"{labels.get(c, c)} {how}" for c, how in sorted(exits.items()))
             line.append(f" in {event.duration:.2f} s; {changes} file change(s)"
                         + (f"; {ops}" if ops else ""))
@@ -144,8 +143,7 @@ def _describe(event: Event, labels: dict[int, str]) -> Iterable[Text]:
         yield Text(f"{who(event.child)} {mark} {event.line}",
                    style="red" if event.stream == "stderr" else "")
     elif isinstance(event, ChildExited):
-        how = f"killed ({event.killed})" if event.killed else f"exited {event.returncode}"
-        yield Text(f"{who(event.child)} {how}", style="bold" if event.returncode else "")
+        yield Text(f"{who(event.child)} {event.outcome}", style="bold" if event.returncode else "")
     elif isinstance(event, FileChanged):
         yield Text("files: " + ", ".join(f"{kind} {path}" for kind, path in event.changes),
                    style="blue")
@@ -171,7 +169,7 @@ def _describe(event: Event, labels: dict[int, str]) -> Iterable[Text]:
                    f"(parked: {parked})", style="magenta")
     elif isinstance(event, IterationFinished):
         yield Text(f"verdict: {event.verdict} after {event.duration:.3f} s",
-                   style=STYLES[event.verdict])
+                   style=style(event.verdict))
         yield from _break_lines(event.breaks, "  ")
     elif isinstance(event, RunFinished):
         yield Text(f"run finished: exit {event.exit_code}")

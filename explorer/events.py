@@ -15,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
+
+from explorer.vocabulary import outcome
 
 Stream = Literal["stdout", "stderr"]
 When = Literal["always", "quiescent", "final"]
@@ -27,6 +29,7 @@ ChangeKind = Literal["added", "modified", "deleted"]
 KillReason = Literal["timeout", "fault", "interrupt"]
 ScheduleAction = Literal["run", "kill", "blocked"]
 
+CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
 FAILING_CLASSES: tuple[Classification, ...] = ("healed", "persistent")
 
 
@@ -176,7 +179,7 @@ class ChildExited(Event):
     @property
     def outcome(self) -> str:
         """How the child ended, in the words every face uses."""
-        return f"killed ({self.killed})" if self.killed else f"exit {self.returncode}"
+        return outcome(self.returncode, self.killed)
 
 
 @dataclass(frozen=True, kw_only=True)

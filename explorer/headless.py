@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from explorer.events import (
+    CLASSIFICATIONS,
     BlockKind,
     Break,
     ChildExited,
@@ -45,11 +46,10 @@ from explorer.junit import JUnitRecorder
 from explorer.runner import RunError, Runner, RunOptions
 from explorer.scenario import Scenario
 from explorer.trace import replay_command, shrink_command
+from explorer.vocabulary import VERDICT_STYLES, outcome, style
 
 TAIL = 5  # last lines shown per child
 
-STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red",
-          "healed": "red", "persistent": "bold red"}
 
 
 def _annotation_escape(text: str) -> str:
@@ -65,11 +65,7 @@ class _Child:
     exited: bool = False
 
     def status(self) -> str:
-        if self.killed:
-            return f"killed ({self.killed})"
-        if not self.exited:
-            return "still running"
-        return f"exit {self.returncode}"
+        return outcome(self.returncode, self.killed, exited=self.exited)
 
 
 class HeadlessReporter:
@@ -85,7 +81,7 @@ class HeadlessReporter:
         self.strategy, self.seed = "os", 0
         self._kind: BlockKind = "iteration"
         self._children: dict[int, _Child] = {}
-        self._verdicts: dict[str, int] = {"clean": 0, "tolerated": 0, "failed": 0}
+        self._verdicts: dict[str, int] = dict.fromkeys(VERDICT_STYLES, 0)
         self._failed_iterations: list[int] = []
         self._progress: Progress | None = None
         self._task: TaskID | None = None
@@ -161,7 +157,7 @@ class HeadlessReporter:
         else:
             note = f" ({tolerated} tolerated break(s))" if tolerated else ""
             line = Text(f"{name}: ")
-            line.append(event.verdict, style=STYLES[event.verdict])
+            line.append(event.verdict, style=style(event.verdict))
             line.append(f"{note} ({event.duration:.2f} s)")
             self._print(line)
         failing = [b for b in event.breaks if b.is_failure]
@@ -179,7 +175,7 @@ class HeadlessReporter:
         for brk in failing:
             line = Text("  ")
             line.append(brk.invariant, style="bold")
-            line.append(f" [{brk.classification}] ", style=STYLES.get(brk.classification or "", ""))
+            line.append(f" [{brk.classification}] ", style=style(brk.classification))
             line.append(brk.message)
             self._print(line)
             if self.github:
@@ -210,10 +206,10 @@ class HeadlessReporter:
         table.add_column("count", justify="right")
         table.add_row("iterations run", f"{event.iterations}/{self.total}")
         for verdict, count in self._verdicts.items():
-            table.add_row(f"  {verdict}", str(count), style=STYLES[verdict] if count else "")
-        for cls in ("tolerated", "healed", "persistent"):
+            table.add_row(f"  {verdict}", str(count), style=style(verdict) if count else "")
+        for cls in CLASSIFICATIONS:
             count = event.counts.get(cls, 0)
-            table.add_row(f"{cls} breaks", str(count), style=STYLES[cls] if count else "")
+            table.add_row(f"{cls} breaks", str(count), style=style(cls) if count else "")
         self._print(table)
         if event.interrupted:
             self._print(Text("interrupted: children killed, the trace holds everything so far",

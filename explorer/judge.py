@@ -12,7 +12,15 @@ from collections.abc import Callable, Sequence
 
 from explorer.block import Block
 from explorer.classify import HealCheck, classify, distinct, strict
-from explorer.events import Break, Event, InvariantChecked, IterationFinished, Phase, Verdict
+from explorer.events import (
+    CLASSIFICATIONS,
+    Break,
+    Event,
+    InvariantChecked,
+    IterationFinished,
+    Phase,
+    Verdict,
+)
 from explorer.invariants import due
 from explorer.scenario import Scenario
 from explorer.snapshot import Snapshot
@@ -34,7 +42,7 @@ class Judge:
         self.emit = emit
         self.now = now
         self.heal = heal  # None: no second chance, every unexplained break persists
-        self.counts: dict[str, int] = {"tolerated": 0, "healed": 0, "persistent": 0}
+        self.counts: dict[str, int] = dict.fromkeys(CLASSIFICATIONS, 0)
         self.failed = False  # some block failed: the run exits 1
         self._carried: set[str] = set()  # extensions left with tolerated breaks, unrepaired
 

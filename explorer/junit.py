@@ -21,6 +21,7 @@ from explorer.events import (
     block_name,
 )
 from explorer.trace import replay_command
+from explorer.vocabulary import NOT_RUN
 
 
 class JUnitRecorder:
@@ -54,7 +55,7 @@ class JUnitRecorder:
         name = block_name(self._kind, event.iteration, f"{event.iteration:03d}")
         case = ET.Element("testcase", classname=f"race-explorer.{self.scenario}", name=name,
                           time=f"{event.duration:.3f}")
-        ops = "\n".join(f"child {c.child} {c.label}: {self._exits.get(c.child, 'not run')}"
+        ops = "\n".join(f"child {c.child} {c.label}: {self._exits.get(c.child, NOT_RUN)}"
                         for c in self._children)
         for brk in event.breaks:
             if not brk.is_failure:

@@ -77,7 +77,7 @@ def test_a_scenario_that_always_corrupts_fails_at_iteration_1(tmp_path: Path) ->
     # The replay command it printed works and tells the same story.
     replay = run_explorer("replay", str(trace), "--headless", "--iteration", "1", cwd=tmp_path)
     assert replay.returncode == 0, replay.stderr
-    assert "[0 plant a ghost entry] exited 0" in replay.stdout
+    assert "[0 plant a ghost entry] exit 0" in replay.stdout
     assert "catalog_matches_lockfile [persistent] the lockfile lists @stress/ghost" in replay.stdout
     summary = run_explorer("replay", str(trace), "--headless", cwd=tmp_path)
     assert "iteration 1: failed" in summary.stdout and "run finished: 3 iteration(s), exit 1" \
