@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 
 import explorer
+from explorer.request import RunError, RunOptions, RunRequest
 from explorer.rerun import (
     RERUN_ITERATION,
     RecordedIteration,
@@ -26,8 +27,7 @@ from explorer.rerun import (
     signature,
 )
 from explorer.rerun import rerun as rerun_iteration
-from explorer.runner import RunError, RunOptions
-from explorer.scenario import Scenario, ScenarioError, load_scenario
+from explorer.scenario import Scenario, ScenarioError
 from explorer.scheduling.strategies import STRATEGIES
 from explorer.shrink import script_of, switches
 from explorer.shrink import shrink as shrink_iteration
@@ -98,25 +98,21 @@ def cli(
     """Run a scenario's children concurrently, watch them, check and record every iteration."""
     if ctx.invoked_subcommand is not None:
         return
-    try:
-        scenario = load_scenario(scenario_path)
-    except ScenarioError as exc:
-        _fail(str(exc))
     options = RunOptions(
         seed=seed, iterations=iterations, profile=profile, bugs=bugs, trace_path=trace_path,
         work_dir=work_dir, strategy=strategy, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
     )
     try:
-        options.scheduler_factory()  # an unknown strategy is a usage error, before any UI
-    except RunError as exc:
+        request = RunRequest.load(scenario_path, options)  # a bad one stops before any UI
+    except (ScenarioError, RunError) as exc:
         _fail(str(exc))
     try:
         if headless:
             from explorer.headless import run_headless
 
-            code = run_headless(scenario, options, junit_path)
+            code = run_headless(request, junit_path)
         else:
-            code = _tui("run_live")(scenario, options)
+            code = _tui("run_live")(request.scenario, request.options)
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     ctx.exit(code)

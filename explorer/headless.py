@@ -43,8 +43,8 @@ from explorer.events import (
     block_name,
 )
 from explorer.junit import JUnitRecorder
-from explorer.runner import RunError, Runner, RunOptions
-from explorer.scenario import Scenario
+from explorer.request import RunError, RunRequest
+from explorer.runner import Runner
 from explorer.trace import replay_command, shrink_command
 from explorer.vocabulary import VERDICT_STYLES, outcome, style
 
@@ -222,16 +222,12 @@ class HeadlessReporter:
         self._print(Text(f"trace: {self.trace_path}"))
 
 
-def run_headless(scenario: Scenario, options: RunOptions, junit_path: Path | None = None,
+def run_headless(request: RunRequest, junit_path: Path | None = None,
                  console: Console | None = None) -> int:
     """Run to the end with the headless face; returns the process exit code."""
     console = console or Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
-    try:
-        runner = Runner(scenario, options)
-    except RunError as exc:
-        err.print(f"race-explorer: {exc}", markup=False, highlight=False)
-        return 2
+    runner = Runner(request.scenario, request.options)
     reporter = HeadlessReporter(console, runner.trace_path,
                                 github=os.environ.get("GITHUB_ACTIONS") == "true")
     runner.subscribe(reporter)

@@ -1,16 +1,26 @@
-"""What a run is asked to do: the scenario's path and the options.
+"""What a run is asked to do: the scenario and the options, made once, sent as JSON.
 
-The command line builds it; `serve.py`'s process, which the app starts,
-receives it as JSON and loads it the same way.
+The command line makes a `RunRequest` (`RunRequest.load`), headless runs it
+in its own process; the app sends it (`to_json`) to `serve.py`'s process,
+which loads it the same way (`from_json`). Each process parses the scenario
+once; the trace path is decided here, once, before either runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from explorer.scenario import Scenario, load_scenario
 from explorer.scheduling.base import SchedulerFactory
 from explorer.scheduling.factory import make_factory
+from explorer.trace import default_trace_path
+
+_PATH_OPTIONS = ("trace_path", "work_dir")
 
 
 class RunError(Exception):
@@ -36,3 +46,57 @@ class RunOptions:
                                 kill_at=self.kill_at, kill_rate=self.kill_rate)
         except ValueError as exc:
             raise RunError(str(exc)) from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: str(value) if isinstance(value, Path) else value
+                for name, value in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunOptions:
+        paths = {name: Path(values[name]) for name in _PATH_OPTIONS if values.get(name)}
+        return cls(**{**values, **paths})
+
+
+def trace_path_of(scenario: Scenario, options: RunOptions) -> Path:
+    """Where the run records: the one place the default is decided."""
+    return options.trace_path or default_trace_path(scenario.name)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    scenario: Scenario
+    options: RunOptions  # its trace_path decided
+    argv: tuple[str, ...] = ()  # the user's command, for the trace's header
+
+    @classmethod
+    def of(cls, scenario: Scenario, options: RunOptions) -> RunRequest:
+        options = dataclasses.replace(options, trace_path=trace_path_of(scenario, options))
+        return cls(scenario, options, tuple(sys.argv))
+
+    @classmethod
+    def load(cls, scenario_path: Path | None, options: RunOptions) -> RunRequest:
+        """Parse the scenario and check the options against it; ScenarioError, RunError."""
+        request = cls.of(load_scenario(scenario_path), options)
+        request.check()
+        return request
+
+    def check(self) -> None:
+        """RunError if the options ask for something this scenario cannot do."""
+        self.options.scheduler_factory()
+        given = {"profile": self.options.profile, "bugs": self.options.bugs}
+        for name, value in given.items():
+            if value and name not in self.scenario.uses:
+                raise RunError(f"--{name} has no effect: scenario {self.scenario.name} uses no "
+                               f"{{{name}}} placeholder")
+
+    def to_json(self) -> str:
+        path = str(self.scenario.path.resolve()) if self.scenario.path else None
+        return json.dumps({"scenario": path, "options": self.options.to_dict(),
+                           "argv": list(self.argv)})
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRequest:
+        data = json.loads(text)
+        scenario_path = Path(data["scenario"]) if data["scenario"] else None
+        request = cls.load(scenario_path, RunOptions.from_dict(data["options"]))
+        return dataclasses.replace(request, argv=tuple(data["argv"]))

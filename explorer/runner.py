@@ -45,11 +45,11 @@ from explorer.healer import Healer
 from explorer.judge import SETUP_FAILED, Judge
 from explorer.launcher import Launcher
 from explorer.observer import Observer
-from explorer.request import RunError, RunOptions
+from explorer.request import RunError, RunOptions, trace_path_of
 from explorer.scenario import Command, Scenario
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
 from explorer.services import start_service
-from explorer.trace import TraceWriter, default_trace_path, make_header
+from explorer.trace import TraceWriter, make_header
 
 __all__ = ["RunError", "RunOptions", "Runner"]
 
@@ -74,7 +74,7 @@ class Runner:
         self.factory = scheduler_factory or options.scheduler_factory()
         self.iterations = scenario.iterations if options.iterations is None else options.iterations
         self.handle_signals = True  # a face that owns SIGINT itself sets this False
-        self._trace_path = options.trace_path or default_trace_path(scenario.name)
+        self._trace_path = trace_path_of(scenario, options)
         self._consumers: list[Callable[[Event], None]] = []
         self._groups = ProcessGroups()
         self._t0 = time.monotonic()

@@ -6,7 +6,7 @@ iterations ran a third slower than headless. Here the runner runs exactly as it
 does headless, and the app only reads its event stream.
 
 The protocol, both ends of which live in this module:
-- `python -m explorer.serve SPEC` runs the scenario and options in SPEC (JSON).
+- `python -m explorer.serve REQUEST` runs a `RunRequest`, given as its JSON.
 - It writes every event on its stdout, one JSON line each, the trace's format,
   without ever blocking the runner on a slow reader. Anything else the process
   prints goes to stderr.
@@ -23,42 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from explorer.children import read_lines
 from explorer.control import RunControl
 from explorer.events import Event, RunFinished, event_from_json
-from explorer.runner import RunError, Runner, RunOptions
-from explorer.scenario import Scenario, ScenarioError, load_scenario
-from explorer.trace import default_trace_path
+from explorer.request import RunError, RunOptions, RunRequest
+from explorer.runner import Runner
+from explorer.scenario import Scenario, ScenarioError
 
 STEERING = (
     "pause", "resume", "one_more", "stop", "hold_decisions", "one_decision", "release_decisions",
 )
-_PATH_OPTIONS = ("trace_path", "work_dir")
 STDERR_KEPT = 4000  # characters of the process's stderr kept for an error message
-
-
-def _spec(scenario: Scenario, options: RunOptions) -> str:
-    values = {
-        name: str(value) if isinstance(value, Path) else value
-        for name, value in dataclasses.asdict(options).items()
-    }
-    path = str(scenario.path.resolve()) if scenario.path else None
-    return json.dumps({"scenario": path, "options": values, "argv": sys.argv})
-
-
-def _options(values: dict[str, Any]) -> RunOptions:
-    for name in _PATH_OPTIONS:
-        if values.get(name) is not None:
-            values[name] = Path(values[name])
-    return RunOptions(**values)
 
 
 class RunnerProcess:
@@ -69,9 +49,7 @@ class RunnerProcess:
     """
 
     def __init__(self, scenario: Scenario, options: RunOptions) -> None:
-        trace_path = options.trace_path or default_trace_path(scenario.name)
-        self.options = dataclasses.replace(options, trace_path=trace_path)
-        self.scenario = scenario
+        self.request = RunRequest.of(scenario, options)
         self._consumers: list[Callable[[Event], None]] = []
         self._process: asyncio.subprocess.Process | None = None
         self._interrupted = False
@@ -79,8 +57,8 @@ class RunnerProcess:
 
     @property
     def trace_path(self) -> Path:
-        assert self.options.trace_path is not None
-        return self.options.trace_path
+        assert self.request.options.trace_path is not None
+        return self.request.options.trace_path
 
     @property
     def pid(self) -> int | None:
@@ -93,7 +71,7 @@ class RunnerProcess:
         if self._interrupted:  # quit before the run began: nothing to start
             return RunFinished(t=0.0, iterations=0, counts={}, exit_code=130, interrupted=True)
         process = self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "explorer.serve", _spec(self.scenario, self.options),
+            sys.executable, "-m", "explorer.serve", self.request.to_json(),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, process_group=0,
         )  # fmt: skip
@@ -170,10 +148,10 @@ class _EventPipe(asyncio.Protocol):
             self.closed.set_result(None)
 
 
-async def serve(scenario: Scenario, options: RunOptions, events_fd: int) -> int:
+async def serve(request: RunRequest, events_fd: int) -> int:
     loop = asyncio.get_running_loop()
     control = RunControl()
-    runner = Runner(scenario, options, control=control)
+    runner = Runner(request.scenario, request.options, control=control)
     # The transport buffers without limit: a slow app must never stall the children.
     transport, pipe = await loop.connect_write_pipe(_EventPipe, os.fdopen(events_fd, "wb"))
     runner.subscribe(lambda event: transport.write(event.to_json().encode("utf-8") + b"\n"))
@@ -200,14 +178,13 @@ async def serve(scenario: Scenario, options: RunOptions, events_fd: int) -> int:
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(argv[0])
-    sys.argv = spec["argv"]  # the trace's header records the user's command, not this one
     # Events get the real stdout; a stray print goes to stderr instead of into the stream.
     events_fd = os.dup(1)
     os.dup2(2, 1)
     try:
-        scenario = load_scenario(Path(spec["scenario"]) if spec["scenario"] else None)
-        return asyncio.run(serve(scenario, _options(spec["options"]), events_fd))
+        request = RunRequest.from_json(argv[0])
+        sys.argv = list(request.argv)  # the trace's header records the user's command
+        return asyncio.run(serve(request, events_fd))
     except (ScenarioError, RunError) as exc:
         print(f"race-explorer: {exc}", file=sys.stderr)
         return 2
