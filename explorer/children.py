@@ -51,9 +51,6 @@ class ProcessGroups:
         for pgid in list(self._groups):
             self.kill(pgid, reason)
 
-    def __len__(self) -> int:
-        return len(self._groups)
-
 
 async def read_lines(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
     """Every line of the stream as it comes (without its newline), then an unended tail.

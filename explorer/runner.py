@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,6 +47,7 @@ from explorer.request import RunError, RunOptions, trace_path_of
 from explorer.scenario import Command, Scenario
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
 from explorer.services import start_service
+from explorer.signals import signals_call
 from explorer.trace import TraceWriter, make_header
 
 __all__ = ["RunError", "RunOptions", "Runner"]
@@ -103,10 +102,6 @@ class Runner:
         """Where the children run (valid once `run()` started)."""
         return self._repo
 
-    @property
-    def interrupted(self) -> bool:
-        return self._interrupted
-
     def interrupt(self) -> None:
         """Kill every child group now; the run ends as interrupted (exit 130)."""
         body = self._body
@@ -133,7 +128,11 @@ class Runner:
         )
         self._repo = (self._work / "repo").resolve()
         self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
-        handlers = self._install_signal_handlers()
+        with signals_call(self.interrupt, enabled=self.handle_signals):
+            return await self._run(writer, created)
+
+    async def _run(self, writer: TraceWriter, created: bool) -> RunFinished:
+        assert self._edges is not None
         try:
             self._prepare_repo()
             self._body = asyncio.create_task(self._blocks(), name="runner-blocks")
@@ -151,7 +150,6 @@ class Runner:
         finally:
             self._groups.kill_all("interrupt")
             await self._edges.abandon()
-            self._remove_signal_handlers(handlers)
             writer.close()
             if created:
                 shutil.rmtree(self._work, ignore_errors=True)
@@ -167,22 +165,6 @@ class Runner:
 
     def _scenario_path(self) -> str | None:
         return str(self.scenario.path.resolve()) if self.scenario.path else None
-
-    def _install_signal_handlers(self) -> list[signal.Signals]:
-        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
-            return []
-        loop = asyncio.get_running_loop()
-        installed = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.interrupt)
-                installed.append(sig)
-        return installed
-
-    def _remove_signal_handlers(self, installed: list[signal.Signals]) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
     def _prepare_repo(self) -> None:
         if self._repo.exists() and any(self._repo.iterdir()):

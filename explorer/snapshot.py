@@ -55,10 +55,6 @@ class Snapshot:
     catalog: tuple[CatalogRow, ...] = ()
     files: tuple[str, ...] = ()  # under the tree, relative to it, sorted
 
-    @classmethod
-    def from_event(cls, event: StateSnapshot) -> Snapshot:
-        return cls(event.lockfile, tuple(event.catalog), tuple(event.files))
-
     def to_event(self, *, t: float, iteration: int, phase: Phase) -> StateSnapshot:
         return StateSnapshot(
             t=t, iteration=iteration, phase=phase, lockfile=self.lockfile,
