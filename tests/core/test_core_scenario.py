@@ -9,6 +9,7 @@ import pytest
 from core_helpers import REPO_ROOT, run_explorer
 
 from explorer.scenario import ScenarioError, expand, load_scenario
+from explorer.scenario_keys import reference
 
 MINIMAL = '[[ops]]\nargv = ["{python}", "-c", "pass"]\n'
 
@@ -136,3 +137,10 @@ def test_unknown_strategy_exits_2_listing_the_strategies(tmp_path: Path) -> None
     assert all(f"'{name}'" in result.stderr for name in ("os", "random", "pct")), result.stderr
     assert not (tmp_path / ".race-explorer").exists()
 
+
+
+def test_the_readme_lists_every_key_as_declared() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("<!-- scenario keys: begin -->\n")[1].split("<!-- scenario keys: end")[0]
+    assert listed == reference(), "refresh the README's key reference from scenario_keys"
+    assert "`start_timeout`" in listed and "`{profile}`" in listed
