@@ -406,24 +406,11 @@ class ExplorerApp(App[int]):
 
     async def action_step(self, delta: int) -> None:
         here = self._here()
-        if here is None:
-            return
-        blocks = self.history.iterations
-        index = here.index + delta
-        target: Position
-        if index < 0:
-            earlier = [n for n in blocks if n < here.iteration]
-            if not earlier:
-                return
-            target = Position(earlier[-1], self.history.last_index(earlier[-1]))
-        elif index > self.history.last_index(here.iteration):
-            later = [n for n in blocks if n > here.iteration]
-            if not later:
+        target = self.history.step(here, delta) if here else None
+        if here is None or target is None:
+            if delta > 0 and here is not None:
                 self.notify("That was the last recorded event.")
-                return
-            target = Position(later[0], 0)
-        else:
-            target = Position(here.iteration, index)
+            return
         if (
             delta == 1
             and self.position == here
@@ -440,21 +427,13 @@ class ExplorerApp(App[int]):
     async def action_block_edge(self, direction: int) -> None:
         here = self._here()
         if here is not None:
-            edge = self.history.last_index(here.iteration) if direction > 0 else 0
-            await self.goto(Position(here.iteration, edge))
+            await self.goto(self.history.block_edge(here, direction))
 
     async def _goto_block(self, direction: int) -> None:
         here = self._here()
-        if here is None:
-            return
-        blocks = self.history.iterations
-        others = [
-            n for n in blocks if (n > here.iteration if direction > 0 else n < here.iteration)
-        ]
-        if not others:
-            return
-        n = others[0] if direction > 0 else others[-1]
-        await self.goto(Position(n, self.history.last_index(n)))
+        target = self.history.other_block(here, direction) if here else None
+        if target is not None:
+            await self.goto(target)
 
     async def action_next_iteration(self) -> None:
         await self._goto_block(1)

@@ -111,6 +111,32 @@ def test_breaks_navigate_in_order():
     assert history.previous_break(third) == second
 
 
+def test_stepping_moves_one_event_and_crosses_into_the_neighbouring_blocks():
+    history = History.from_events(sample_events())
+    last_of_1 = history.last_index(1)
+    assert history.step(Position(2, 5), 1) == Position(2, 6)
+    assert history.step(Position(2, 5), -1) == Position(2, 4)
+    # Past a block's edge: the first event of the next, the last event of the one before.
+    assert history.step(Position(1, last_of_1), 1) == Position(2, 0)
+    assert history.step(Position(2, 0), -1) == Position(1, last_of_1)
+    # Past the run's edges there is nowhere to go.
+    assert history.step(Position(0, 0), -1) is None
+    end = history.end()
+    assert end is not None and history.step(end, 1) is None
+
+
+def test_block_edges_and_neighbouring_blocks_land_where_the_keys_say():
+    history = History.from_events(sample_events())
+    here = Position(2, 5)
+    assert history.block_edge(here, 1) == Position(2, history.last_index(2))
+    assert history.block_edge(here, -1) == Position(2, 0)
+    # The next or previous block is shown at its end: how it ended.
+    assert history.other_block(here, 1) == Position(3, history.last_index(3))
+    assert history.other_block(here, -1) == Position(1, history.last_index(1))
+    assert history.other_block(Position(0, 0), -1) is None
+    assert history.other_block(Position(4, 0), 1) is None
+
+
 def test_live_history_keeps_the_tail_of_a_chatty_child():
     history = History(output_cap=100)
     events = sample_events()
