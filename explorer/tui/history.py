@@ -22,7 +22,8 @@ from explorer.events import (
     RunStarted,
     StateSnapshot,
 )
-from explorer.tui.model import NOTE, IterationSummary, RunView, StateView
+from explorer.tui.model import NOTE, IterationSummary, RunView
+from explorer.tui.state_view import StateView
 
 HISTORY_OUTPUT_CAP = 5000  # output events kept per child per block in live mode
 

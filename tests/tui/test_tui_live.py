@@ -128,7 +128,7 @@ async def test_a_burst_of_output_is_written_in_one_batch_and_capped() -> None:
 
 def test_latest_state_messages_replace_older_ones() -> None:
     from explorer.tui.messages import EventsQueued, StateUpdated
-    from explorer.tui.model import StateView
+    from explorer.tui.state_view import StateView
 
     state = StateView()
     assert EventsQueued().can_replace(EventsQueued())

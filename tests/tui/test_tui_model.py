@@ -6,7 +6,8 @@ import json
 
 from explorer.events import ChildOutput, InvariantChecked, IterationStarted, StateSnapshot
 from explorer.tui.history import History, Position
-from explorer.tui.model import ERR, RunView, lockfile_lines
+from explorer.tui.model import ERR, RunView
+from explorer.tui.state_view import lockfile_lines
 from tests.tui.sample_run import sample_events
 
 
@@ -57,7 +58,7 @@ def test_stderr_is_marked_and_panes_report_what_is_new():
     assert view.block is not None
     pane = view.block.children[1]
     assert pane.lines[-1].startswith(ERR)
-    assert "exit" not in pane.title
+    assert "exit" not in pane.state
     reset, lines = pane.lines_since(pane.total_lines - 1)
     assert not reset and lines == [pane.lines[-1]]
     reset, lines = pane.lines_since(0)
