@@ -27,7 +27,6 @@ from rich.console import RenderableType
 from textual.app import App, SystemCommand
 from textual.reactive import var
 from textual.screen import Screen
-from textual.worker import Worker
 
 from explorer.events import Event, RunFinished, RunStarted
 from explorer.tui.actions import ACTIONS, BY_NAME, app_bindings
@@ -118,7 +117,6 @@ class ExplorerApp(App[int]):
         self._last_flush = 0.0
         self._flush_cpu = 0.0  # the app thread's CPU time when the last frame began
         self._cycle_cpu = 0.0  # and what the frame before it cost, drawing and all
-        self._run_worker: Worker[None] | None = None
         self._run_ended = asyncio.Event()
         self._terminating = False
 
@@ -146,9 +144,7 @@ class ExplorerApp(App[int]):
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, self._on_terminate, sig)
-        self._run_worker = self.run_worker(
-            self._drive(), name="runner", group="runner", exit_on_error=False
-        )
+        self.run_worker(self._drive(), name="runner", group="runner", exit_on_error=False)
 
     # --- the live stream, a frame at a time ---------------------------------------------
 
