@@ -103,12 +103,13 @@ async def shoot_replay(trace: Path, out: Path) -> None:
     first_break = history.next_break(Position(0, 0))
     assert first_break is not None
     async with app.run_test(size=SIZE) as pilot:
-        app.find_bar.cursor_blink = False
+        main = app.main_screen
+        main.find_bar.cursor_blink = False
         # A break highlighted with its message: the row of the invariant that broke.
-        await app.goto(first_break)
+        await main.goto(first_break)
         event = history.events(first_break.iteration)[first_break.index]
         invariant = getattr(event, "invariant", "")
-        row = app.invariant_panel.rows().get(invariant)
+        row = main.invariant_panel.rows().get(invariant)
         if row is not None:
             row.focus()
         await _settle(pilot)
@@ -116,14 +117,14 @@ async def shoot_replay(trace: Path, out: Path) -> None:
         # Replay stepping: on through the same iteration, the state pane as recorded.
         for _ in range(6):
             await pilot.press("full_stop")
-        app.state_pane.show_tab("changes")
+        main.state_pane.show_tab("changes")
         await _settle(pilot)
         app.save_screenshot(str(out / "replay.svg"))
-        await app.goto(Position(first_break.iteration, history.last_index(first_break.iteration)))
+        await main.goto(Position(first_break.iteration, history.last_index(first_break.iteration)))
         await pilot.press("t")
         await _settle(pilot)
         app.save_screenshot(str(out / "timeline.svg"))
-        app.state_pane.show_tab("lockfile")
+        main.state_pane.show_tab("lockfile")
         await pilot.press("t", "question_mark")
         await _settle(pilot)
         app.save_screenshot(str(out / "help.svg"))

@@ -1,4 +1,4 @@
-"""The help screen: its text is help.md beside this module."""
+"""The help screen: its text is help.md beside this module, its key table the actions'."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP_TEXT = (Path(__file__).parent / "help.md").read_text(encoding="utf-8")
+from explorer.tui.actions import keys_markdown
+
+HELP_TEXT = (
+    (Path(__file__).parent / "help.md")
+    .read_text(encoding="utf-8")
+    .replace("<!-- the key table: explorer/tui/actions.py -->", keys_markdown())
+)
 
 
 class HelpScreen(ModalScreen[None]):

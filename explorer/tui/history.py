@@ -22,7 +22,8 @@ from explorer.events import (
     RunStarted,
     StateSnapshot,
 )
-from explorer.tui.model import NOTE, IterationSummary, RunView, StateView
+from explorer.tui.model import NOTE, IterationSummary, RunView
+from explorer.tui.state_view import StateView
 
 HISTORY_OUTPUT_CAP = 5000  # output events kept per child per block in live mode
 
@@ -90,11 +91,6 @@ class History:
         if self._current is None:
             return
         block = self._blocks[self._current]
-        if isinstance(event, ChildOutput) and self.output_cap is not None:
-            kept = block.outputs.get(event.child, 0) + 1
-            block.outputs[event.child] = kept
-            if kept > self.output_cap:
-                self._compact(block, event.child)
         if isinstance(event, StateSnapshot):
             block.last_snapshot = event
         if is_break(event) or (
@@ -154,6 +150,33 @@ class History:
                     summary.breaks = list(last.breaks)
                 self._summaries[n] = summary
         return self._summaries
+
+    # --- navigation: where a key press leads from `here` (None: nowhere to go) ---
+
+    def step(self, here: Position, delta: int) -> Position | None:
+        """One event forwards (+1) or backwards (-1), across into the next or previous block."""
+        index = here.index + delta
+        if 0 <= index <= self.last_index(here.iteration):
+            return Position(here.iteration, index)
+        if index < 0:
+            earlier = self._block_after(here.iteration, -1)
+            return None if earlier is None else Position(earlier, self.last_index(earlier))
+        later = self._block_after(here.iteration, 1)
+        return None if later is None else Position(later, 0)
+
+    def block_edge(self, here: Position, direction: int) -> Position:
+        """The last (+1) or first (-1) event of `here`'s block."""
+        return Position(here.iteration, self.last_index(here.iteration) if direction > 0 else 0)
+
+    def other_block(self, here: Position, direction: int) -> Position | None:
+        """The end of the next (+1) or previous (-1) block: how it ended is what is shown."""
+        n = self._block_after(here.iteration, direction)
+        return None if n is None else Position(n, self.last_index(n))
+
+    def _block_after(self, iteration: int, direction: int) -> int | None:
+        if direction > 0:
+            return min((n for n in self._blocks if n > iteration), default=None)
+        return max((n for n in self._blocks if n < iteration), default=None)
 
     def break_positions(self) -> list[Position]:
         return [Position(n, i) for n in sorted(self._blocks) for i in self._blocks[n].breaks]

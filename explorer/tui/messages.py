@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from explorer.tui.model import StateView
+from explorer.tui.state_view import StateView
 
 
 class EventsQueued(Message):

@@ -8,7 +8,6 @@ read this model; they never compute a verdict or run a check themselves.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import deque
 from collections.abc import Iterable
@@ -32,9 +31,9 @@ from explorer.events import (
     ScheduleDecision,
     StateSnapshot,
 )
+from explorer.tui.state_view import StateView
 
 PANE_LINE_CAP = 2000  # lines a pane keeps; the trace keeps everything
-FEED_CAP = 200
 TIMELINE_CAP = 4000
 
 # A pane line is plain text whose first two characters say what it is, so the
@@ -116,10 +115,6 @@ class ChildView:
             parts.append("waiting")
         return " · ".join(parts)
 
-    @property
-    def title(self) -> str:
-        return f"{self.heading} · {self.state}"
-
 
 @dataclass
 class InvariantView:
@@ -159,53 +154,6 @@ class IterationSummary:
         if self.block == "reconcile":
             return "reconcile"
         return str(self.iteration)
-
-
-@dataclass
-class StateView:
-    snapshot: StateSnapshot | None = None
-    previous_lockfile: str | None = None
-    feed: deque[tuple[float, str, str]] = field(default_factory=lambda: deque(maxlen=FEED_CAP))
-    version: int = 0
-
-    def lockfile_lines(self) -> list[tuple[str, bool]]:
-        """Pretty lockfile lines, each flagged when its entry changed in the last snapshot."""
-        return lockfile_lines(
-            self.snapshot.lockfile if self.snapshot else None, self.previous_lockfile
-        )
-
-
-def _parse(text: str | None) -> dict[str, object] | None:
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def lockfile_lines(text: str | None, previous: str | None) -> list[tuple[str, bool]]:
-    if text is None:
-        return [("(no lockfile)", False)]
-    data = _parse(text)
-    if data is None:
-        return [("lockfile does not parse as JSON:", True)] + [
-            (line, True) for line in text.splitlines() or [""]
-        ]
-    before = _parse(previous) or {}
-    changed = {name for name, entry in data.items() if before.get(name) != entry}
-    out: list[tuple[str, bool]] = [("{", False)]
-    names = sorted(data)
-    for pos, name in enumerate(names):
-        entry_text = json.dumps({name: data[name]}, indent=2, sort_keys=True, ensure_ascii=False)
-        body = entry_text.splitlines()[1:-1]
-        if pos < len(names) - 1:
-            body[-1] += ","
-        out.extend((line, name in changed) for line in body)
-    out.append(("}", False))
-    out.extend((f"  (removed {name})", True) for name in sorted(set(before) - set(data)))
-    return out
 
 
 class BlockView:
@@ -427,10 +375,6 @@ class RunView:
                 event.verdict,
                 list(event.breaks),
             )
-
-    def apply_all(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.apply(event)
 
     # --- header figures ---------------------------------------------------
 

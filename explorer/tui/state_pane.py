@@ -13,7 +13,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from explorer.events import StateSnapshot
 from explorer.tui.messages import StateUpdated
-from explorer.tui.model import StateView
+from explorer.tui.state_view import StateView
 
 
 def lockfile_text(state: StateView) -> Text:

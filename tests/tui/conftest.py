@@ -27,3 +27,32 @@ async def wait_until(
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.02)
+
+
+async def run_from_palette(pilot: Pilot[object], typed: str, title: str) -> None:
+    """As a person does: ctrl+p, type part of a name, see `title` listed, pick it, enter."""
+    from textual.command import Command, CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: CommandPalette.is_open(app), "the command palette")
+    await pilot.press(*typed)
+    commands = app.screen.query_one(CommandList)
+
+    def listed() -> list[str]:
+        options = [commands.get_option_at_index(i) for i in range(commands.option_count)]
+        return [str(o.hit.text) for o in options if isinstance(o, Command)]
+
+    await wait_until(pilot, lambda: title in listed(), f"{title!r} among the commands")
+
+    def highlighted() -> str | None:
+        index = commands.highlighted
+        return None if index is None else listed()[index]
+
+    for _ in range(commands.option_count):
+        if highlighted() == title:
+            break
+        await pilot.press("down")
+    assert highlighted() == title, f"{title!r} could not be highlighted in {listed()}"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: not CommandPalette.is_open(app), "the palette to close")

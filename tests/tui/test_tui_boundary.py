@@ -11,7 +11,7 @@ import explorer
 
 PACKAGE = Path(explorer.__file__).parent
 # Pure parts of the app package: the view model is tested without a terminal.
-PURE_TUI = ("explorer.tui", "explorer.tui.model", "explorer.tui.history")
+PURE_TUI = ("explorer.tui", "explorer.tui.model", "explorer.tui.state_view", "explorer.tui.history")
 
 
 def test_no_module_outside_tui_mentions_textual_in_an_import() -> None:

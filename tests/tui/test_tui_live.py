@@ -13,7 +13,7 @@ from explorer.tui.app import ExplorerApp
 from explorer.tui.messages import IterationChosen
 from explorer.tui.model import PANE_LINE_CAP
 from explorer.tui.timeline import TimelineScreen
-from tests.tui.conftest import SIZE, wait_until
+from tests.tui.conftest import SIZE, run_from_palette, wait_until
 from tests.tui.fake_runner import FakeRunner
 
 
@@ -24,16 +24,17 @@ def live_app() -> tuple[ExplorerApp, FakeRunner, RunControl]:
 
 
 def list_rows(app: ExplorerApp) -> list[str]:
-    return [Text.assemble(option.prompt).plain for option in app.iteration_list.options]
+    return [Text.assemble(option.prompt).plain for option in app.main_screen.iteration_list.options]
 
 
 async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
     app, runner, control = live_app()
     async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
         await wait_until(pilot, lambda: runner.parked and runner.started == [1], "iteration 1")
         await pilot.press("space")
         await wait_until(pilot, lambda: control.paused, "the control to pause")
-        assert "paused" in str(app.header.render())
+        assert "paused" in str(main.header.render())
         runner.open_gate()
         await wait_until(pilot, lambda: runner.waiting_for_control, "the end of iteration 1")
         await wait_until(
@@ -57,7 +58,7 @@ async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
         await wait_until(pilot, lambda: runner.parked and runner.started == [1, 2, 3], "resume")
         runner.open_gate()
         await wait_until(
-            pilot, lambda: "finished · exit 1" in str(app.header.render()), "the end of the run"
+            pilot, lambda: "finished · exit 1" in str(main.header.render()), "the end of the run"
         )
         assert app.is_running  # stays open on the results
         await pilot.press("q")
@@ -67,28 +68,29 @@ async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
 async def test_a_live_break_turns_the_row_red_as_it_happens() -> None:
     app, runner, control = live_app()
     async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
         await wait_until(pilot, lambda: runner.parked, "iteration 1")
         runner.open_gate()
         await wait_until(pilot, lambda: runner.parked and runner.started == [1, 2], "iteration 2")
         await wait_until(
             pilot,
             # rows are rebuilt when a block starts: absent for a moment is "not yet"
-            lambda: (row := app.invariant_panel.rows().get("lockfile_parses")) is not None
+            lambda: (row := main.invariant_panel.rows().get("lockfile_parses")) is not None
             and row.has_class("-broken"),
             "the lockfile row to turn red",
         )
-        row = app.invariant_panel.rows()["lockfile_parses"]
+        row = main.invariant_panel.rows()["lockfile_parses"]
         assert "not valid JSON" in str(row.render())
-        assert "lockfile does not parse" in app.state_pane.lockfile_plain
-        assert any(line.startswith("! Could not parse") for line in app.panes[1].lines)
+        assert "lockfile does not parse" in main.state_pane.lockfile_plain
+        assert any(line.startswith("! Could not parse") for line in main.panes[1].lines)
         # Looking back at iteration 1 while 2 runs, then following the live run again.
-        app.iteration_list.post_message(IterationChosen(1))
-        await wait_until(pilot, lambda: app.position is not None, "iteration 1 shown")
-        assert app.position is not None and app.position.iteration == 1
-        assert not app.invariant_panel.rows()["lockfile_parses"].has_class("-broken")
+        main.iteration_list.post_message(IterationChosen(1))
+        await wait_until(pilot, lambda: main.position is not None, "iteration 1 shown")
+        assert main.position is not None and main.position.iteration == 1
+        assert not main.invariant_panel.rows()["lockfile_parses"].has_class("-broken")
         await pilot.press("l")
-        assert app.position is None
-        assert app.invariant_panel.rows()["lockfile_parses"].has_class("-broken")
+        assert main.position is None
+        assert main.invariant_panel.rows()["lockfile_parses"].has_class("-broken")
         await pilot.press("q")
     assert runner.interrupted
     assert app.return_value == 130
@@ -97,8 +99,9 @@ async def test_a_live_break_turns_the_row_red_as_it_happens() -> None:
 async def test_a_burst_of_output_is_written_in_one_batch_and_capped() -> None:
     app, runner, control = live_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: runner.parked and 0 in app.panes, "iteration 1")
-        pane = app.panes[0]
+        main = app.main_screen
+        await wait_until(pilot, lambda: runner.parked and 0 in main.panes, "iteration 1")
+        pane = main.panes[0]
         calls: list[int] = []
         write_lines = pane.write_lines
 
@@ -125,7 +128,7 @@ async def test_a_burst_of_output_is_written_in_one_batch_and_capped() -> None:
 
 def test_latest_state_messages_replace_older_ones() -> None:
     from explorer.tui.messages import EventsQueued, StateUpdated
-    from explorer.tui.model import StateView
+    from explorer.tui.state_view import StateView
 
     state = StateView()
     assert EventsQueued().can_replace(EventsQueued())
@@ -158,12 +161,24 @@ async def test_the_open_timeline_follows_the_running_iteration() -> None:
 async def test_s_holds_the_scheduling_decisions_and_lets_one_through_a_press() -> None:
     app, runner, control = live_app()
     async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
         await wait_until(pilot, lambda: runner.parked, "iteration 1")
         await pilot.press("s")
-        assert control.stepping and "stepping decisions" in str(app.header.render())
+        assert control.stepping and "stepping decisions" in str(main.header.render())
         await pilot.press("s")
         await asyncio.wait_for(control.next_decision(), 5)  # the one the press let through
         assert control.stepping  # and the next is held again
         await pilot.press("g")
-        assert not control.stepping and "stepping" not in str(app.header.render())
+        assert not control.stepping and "stepping" not in str(main.header.render())
+        await pilot.press("q")
+
+
+async def test_the_palette_pauses_the_run() -> None:
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
+        await wait_until(pilot, lambda: runner.parked and runner.started == [1], "iteration 1")
+        await run_from_palette(pilot, "pause", "Pause or resume")
+        await wait_until(pilot, lambda: control.paused, "the control to pause")
+        assert "paused" in str(main.header.render())
         await pilot.press("q")

@@ -6,7 +6,8 @@ import json
 
 from explorer.events import ChildOutput, InvariantChecked, IterationStarted, StateSnapshot
 from explorer.tui.history import History, Position
-from explorer.tui.model import ERR, RunView, lockfile_lines
+from explorer.tui.model import ERR, RunView
+from explorer.tui.state_view import lockfile_lines
 from tests.tui.sample_run import sample_events
 
 
@@ -57,7 +58,7 @@ def test_stderr_is_marked_and_panes_report_what_is_new():
     assert view.block is not None
     pane = view.block.children[1]
     assert pane.lines[-1].startswith(ERR)
-    assert "exit" not in pane.title
+    assert "exit" not in pane.state
     reset, lines = pane.lines_since(pane.total_lines - 1)
     assert not reset and lines == [pane.lines[-1]]
     reset, lines = pane.lines_since(0)
@@ -109,6 +110,32 @@ def test_breaks_navigate_in_order():
     assert third is not None and third.iteration == 3
     assert history.next_break(history.end() or first) is None
     assert history.previous_break(third) == second
+
+
+def test_stepping_moves_one_event_and_crosses_into_the_neighbouring_blocks():
+    history = History.from_events(sample_events())
+    last_of_1 = history.last_index(1)
+    assert history.step(Position(2, 5), 1) == Position(2, 6)
+    assert history.step(Position(2, 5), -1) == Position(2, 4)
+    # Past a block's edge: the first event of the next, the last event of the one before.
+    assert history.step(Position(1, last_of_1), 1) == Position(2, 0)
+    assert history.step(Position(2, 0), -1) == Position(1, last_of_1)
+    # Past the run's edges there is nowhere to go.
+    assert history.step(Position(0, 0), -1) is None
+    end = history.end()
+    assert end is not None and history.step(end, 1) is None
+
+
+def test_block_edges_and_neighbouring_blocks_land_where_the_keys_say():
+    history = History.from_events(sample_events())
+    here = Position(2, 5)
+    assert history.block_edge(here, 1) == Position(2, history.last_index(2))
+    assert history.block_edge(here, -1) == Position(2, 0)
+    # The next or previous block is shown at its end: how it ended.
+    assert history.other_block(here, 1) == Position(3, history.last_index(3))
+    assert history.other_block(here, -1) == Position(1, history.last_index(1))
+    assert history.other_block(Position(0, 0), -1) is None
+    assert history.other_block(Position(4, 0), 1) is None
 
 
 def test_live_history_keeps_the_tail_of_a_chatty_child():

@@ -18,6 +18,7 @@ async def test_a_real_run_fills_four_panes_and_stays_open(tmp_path: Path) -> Non
     runner = RunnerProcess(load_scenario(None), options)
     app = ExplorerApp(runner=runner, control=runner)
     async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
         await wait_until(pilot, lambda: app.run_result is not None, "the run", timeout=120)
         await pilot.pause()
         assert app.run_result is not None and app.run_result.exit_code == 0
@@ -27,13 +28,13 @@ async def test_a_real_run_fills_four_panes_and_stays_open(tmp_path: Path) -> Non
         assert all(s.verdict == "clean" for s in app.view.summaries.values())
         await pilot.press("p")  # back to iteration 2, with its four children
         await pilot.pause()
-        assert app.position is not None and app.position.iteration == 2
-        shown = [pane for pane in app.panes.values() if pane.display]
+        assert main.position is not None and main.position.iteration == 2
+        shown = [pane for pane in main.panes.values() if pane.display]
         assert len(shown) == 4
         assert all(any(line.startswith("■ exit") for line in pane.lines) for pane in shown)
-        rows = app.invariant_panel.rows()
+        rows = main.invariant_panel.rows()
         assert rows and all(row.has_class("-ok") for row in rows.values())
-        assert '"@stress/' in app.state_pane.lockfile_plain
+        assert '"@stress/' in main.state_pane.lockfile_plain
         await pilot.press("q")
     assert app.return_value == 0
     reader = TraceReader(tmp_path / "run.jsonl")

@@ -28,11 +28,11 @@ async def _settled(pilot: Pilot[int]) -> None:
     """Wait until the state pane shows the shown block's state (it updates by message)."""
     app = pilot.app
     assert isinstance(app, ExplorerApp)
-    app.find_bar.cursor_blink = False
+    app.main_screen.find_bar.cursor_blink = False
 
     def current() -> bool:
-        block = app.shown.block
-        return block is not None and app.state_pane.shown_version == block.state.version
+        block = app.main_screen.shown.block
+        return block is not None and app.main_screen.state_pane.shown_version == block.state.version
 
     await wait_until(pilot, current, "the state pane")  # type: ignore[arg-type]
 
@@ -41,7 +41,7 @@ async def _first_break(pilot: Pilot[int]) -> None:
     app = pilot.app
     assert isinstance(app, ExplorerApp)
     await _settled(pilot)
-    await app.goto(Position(0, 0))
+    await app.main_screen.goto(Position(0, 0))
     await pilot.press("right_square_bracket")
     await _settled(pilot)
 
