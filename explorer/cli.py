@@ -1,7 +1,8 @@
 """`race-explorer`: run a scenario (the app, or `--headless`), or replay a trace.
 
 Exit codes: 0 nothing unexplained broke, 1 something did, 2 usage or scenario
-errors, 130 interrupted. The app is imported only when asked for, so headless
+errors, 65 a replayed trace had unreadable lines (left out, named in a warning),
+130 interrupted. The app is imported only when asked for, so headless
 runs and CI never load Textual.
 """
 
@@ -33,6 +34,7 @@ from explorer.shrink import shrink as shrink_iteration
 from explorer.trace import TraceError, TraceReader, replay_command
 
 EXIT_USAGE = 2
+EXIT_TRACE_INCOMPLETE = 65  # sysexits' EX_DATAERR: the input data was (partly) bad
 EXIT_INTERRUPTED = 130
 
 
@@ -124,19 +126,26 @@ def _reader(trace: Path, iteration: int | None) -> TraceReader:
         reader = TraceReader(trace)
     except TraceError as exc:
         _fail(str(exc))
-    if reader.warning:
-        click.echo(f"warning: {reader.warning}", err=True)
     if iteration is not None and iteration not in reader.iterations:
         _fail(f"{trace} has no iteration {iteration} (recorded: "
               f"{', '.join(map(str, reader.iterations)) or 'none'})")
     return reader
 
 
+def _warn_skipped(reader: TraceReader) -> bool:
+    """Say which lines the reader skipped in what it has read so far; True if any."""
+    if reader.warning:
+        click.echo(f"warning: {reader.warning}", err=True)
+    return reader.warning is not None
+
+
 def _recorded(reader: TraceReader, iteration: int) -> tuple[RecordedIteration, Scenario]:
     try:
-        return load_recorded(reader, iteration), scenario_of(reader)
+        recorded = load_recorded(reader, iteration), scenario_of(reader)
     except (RerunError, ScenarioError) as exc:
         _fail(str(exc))
+    _warn_skipped(reader)
+    return recorded
 
 
 @cli.command()
@@ -164,7 +173,8 @@ def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, time
         from explorer.account import render
 
         render(reader, Console(soft_wrap=True), iteration)
-        sys.exit(0)
+        # After the account, once every line it needed was read: a skip makes it incomplete.
+        sys.exit(EXIT_TRACE_INCOMPLETE if _warn_skipped(reader) else 0)
     sys.exit(_tui("run_replay")(trace, iteration=iteration))
 
 

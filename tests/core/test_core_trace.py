@@ -100,10 +100,12 @@ def test_truncated_tail_reads_up_to_the_last_good_event(
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - cut])
     reader = TraceReader(path)
-    assert reader.warning is not None and "last good event" in reader.warning
     got = reader.events()
     assert got == events[: len(got)]
     assert len(got) == len(events) - lost  # only the torn events are lost
+    torn = len(data) - cut - data[: len(data) - cut].rindex(b"\n") - 1
+    assert reader.warning is not None and "1 unreadable line(s)" in reader.warning
+    assert f"byte {len(data) - cut - torn}: {torn} byte(s) skipped, cut short" in reader.warning
     assert reader.iteration_events(2) == block(2, 3.0)[: 8 + 1 - lost]
 
 
@@ -116,9 +118,9 @@ def test_garbled_tail_and_cut_inside_an_iteration(tmp_path: Path) -> None:
     kept = lines[: 1 + 1 + 8 + 4]
     path.write_bytes(b"\n".join(kept) + b"\n\x00\xff{not json\n{\"kind\": \"nope\"}\n")
     reader = TraceReader(path)
-    assert reader.warning is not None and "2 unreadable line(s)" in reader.warning
     assert reader.iterations == [0, 1]
     assert reader.iteration_events(1) == block(1, 2.0)[:4]
+    assert reader.warning is not None and "2 unreadable line(s)" in reader.warning
     assert reader.events() == events[: 1 + 8 + 4]
 
 
