@@ -35,6 +35,10 @@ from explorer.invariants import parse_lockfile
 from explorer.trace import TraceReader
 
 STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red"}
+# What the summary tells; the other lines (output, snapshots, checks: most of a large trace's
+# bytes) are only checked to be framed events, never parsed, so a summary streams fast.
+SUMMARY_KINDS = frozenset(cls.kind for cls in (
+    RunStarted, IterationStarted, ChildExited, FileChanged, IterationFinished, RunFinished))
 
 
 def _out(console: Console, text: Text | str, style: str = "") -> None:
@@ -81,7 +85,7 @@ def summary(reader: TraceReader, console: Console) -> None:
     started: IterationStarted | None = None
     exits: dict[int, str] = {}
     changes = 0
-    for event in reader.events():
+    for event in reader.iter_events(kinds=SUMMARY_KINDS):
         if isinstance(event, RunStarted):
             _out(console, f"  scenario {event.scenario}, seed {event.seed}, {event.iterations} "
                           f"iterations, strategy {event.strategy}"

@@ -291,7 +291,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if cls is None:
         raise ValueError(f"unknown event kind {kind!r:.40}")
     try:
-        _CHECKS[cls.kind](data, "")
+        _CHECKS[cls.kind](data)
     except SchemaError as exc:
         raise ValueError(f"bad {cls.kind} event: {exc}") from exc
     kwargs = {k: v for k, v in data.items() if k != "kind"}

@@ -15,15 +15,29 @@ import typing
 from collections.abc import Callable
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-Check = Callable[[Any, str], None]  # raises SchemaError naming the path `where`
+Check = Callable[[Any], None]  # raises SchemaError
 
 
 class SchemaError(ValueError):
-    """A decoded value does not have the declared type; the message names the field."""
+    """A decoded value does not have the declared type; the message names the field.
+
+    The path is built while the error unwinds through the containers, so a value that
+    passes costs no string work."""
+
+    def __init__(self, problem: str, path: str = "") -> None:
+        super().__init__(problem)
+        self.problem, self.path = problem, path
+
+    def within(self, segment: str) -> SchemaError:
+        self.path = segment + ("." if self.path[:1] not in ("", "[") else "") + self.path
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.problem}" if self.path else self.problem
 
 
-def _fail(where: str, value: Any, expected: str) -> typing.NoReturn:
-    raise SchemaError(f"{where} is {_shown(value)}, expected {expected}")
+def _fail(value: Any, expected: str) -> typing.NoReturn:
+    raise SchemaError(f"is {_shown(value)}, expected {expected}")
 
 
 def _shown(value: Any) -> str:
@@ -53,14 +67,14 @@ def describe(tp: Any) -> str:
 def _scalar(tp: type) -> Check:
     expected = describe(tp)
     if tp is float:
-        def check_number(value: Any, where: str) -> None:
+        def check_number(value: Any) -> None:
             if type(value) not in (int, float):  # bool is an int subclass: refused too
-                _fail(where, value, expected)
+                _fail(value, expected)
         return check_number
 
-    def check_exact(value: Any, where: str) -> None:
+    def check_exact(value: Any) -> None:
         if type(value) is not tp:
-            _fail(where, value, expected)
+            _fail(value, expected)
     return check_exact
 
 
@@ -69,56 +83,66 @@ def checker(tp: Any) -> Check:
     origin, args = get_origin(tp), get_args(tp)
     expected = describe(tp)
     if tp is Any:
-        return lambda value, where: None
+        return lambda value: None
     if origin is Literal:
         allowed = frozenset(args)
 
-        def check_literal(value: Any, where: str) -> None:
+        def check_literal(value: Any) -> None:
             if type(value) is not str or value not in allowed:
-                _fail(where, value, expected)
+                _fail(value, expected)
         return check_literal
     if origin in (Union, types.UnionType):
         optional = type(None) in args
         options = [checker(a) for a in args if a is not type(None)]
 
-        def check_union(value: Any, where: str) -> None:
+        def check_union(value: Any) -> None:
             if value is None and optional:
                 return
             for option in options:
                 try:
-                    option(value, where)
+                    option(value)
                     return
                 except SchemaError:
                     continue
-            _fail(where, value, expected)
+            _fail(value, expected)
         return check_union
     if origin is list:
         item = checker(args[0])
 
-        def check_list(value: Any, where: str) -> None:
+        def check_list(value: Any) -> None:
             if type(value) is not list:
-                _fail(where, value, expected)
+                _fail(value, expected)
             for n, element in enumerate(value):
-                item(element, f"{where}[{n}]")
+                try:
+                    item(element)
+                except SchemaError as exc:
+                    raise exc.within(f"[{n}]") from None
         return check_list
     if origin is tuple:
-        parts = [checker(a) for a in args]
+        parts = tuple(enumerate(checker(a) for a in args))
+        size = len(args)
 
-        def check_pair(value: Any, where: str) -> None:
-            if type(value) not in (list, tuple) or len(value) != len(parts):
-                _fail(where, value, expected)
-            for n, (part, element) in enumerate(zip(parts, value, strict=True)):
-                part(element, f"{where}[{n}]")
+        def check_pair(value: Any) -> None:
+            if type(value) not in (list, tuple) or len(value) != size:
+                _fail(value, expected)
+            for n, part in parts:
+                try:
+                    part(value[n])
+                except SchemaError as exc:
+                    raise exc.within(f"[{n}]") from None
         return check_pair
     if origin is dict:
         key, val = checker(args[0]), checker(args[1])
 
-        def check_dict(value: Any, where: str) -> None:
+        def check_dict(value: Any) -> None:
             if type(value) is not dict:
-                _fail(where, value, expected)
+                _fail(value, expected)
             for k, v in value.items():
-                key(k, f"{where} key")
-                val(v, f"{where}[{k!r}]")
+                try:
+                    key(k)
+                    val(v)
+                except SchemaError as exc:
+                    raise exc.within(f"[{k!r}]") from None
         return check_dict
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return object_checker(tp)
@@ -137,17 +161,18 @@ def object_checker(cls: type, *, ignore: frozenset[str] = frozenset()) -> Check:
     known = {name for name, _, _ in fields} | ignore
     expected = describe(cls)
 
-    def check_object(value: Any, where: str) -> None:
+    def check_object(value: Any) -> None:
         if type(value) is not dict:
-            _fail(where, value, expected)
-        prefix = f"{where}." if where else ""
+            _fail(value, expected)
         for name, check, required in fields:
             if name in value:
-                check(value[name], prefix + name)
+                try:
+                    check(value[name])
+                except SchemaError as exc:
+                    raise exc.within(name) from None
             elif required:
-                raise SchemaError(f"{prefix}{name} is missing")
-        unknown = value.keys() - known
-        if unknown:
-            raise SchemaError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}"
-                              + (f" in {where}" if where else ""))
+                raise SchemaError("is missing", name)
+        if not value.keys() <= known:
+            unknown = sorted(map(str, value.keys() - known))
+            raise SchemaError(f"has unknown field(s) {', '.join(unknown)}")
     return check_object

@@ -15,7 +15,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import explorer
 from explorer.events import (
+    EVENT_TYPES,
     Event,
     IterationFinished,
     IterationStarted,
@@ -232,8 +233,12 @@ class TraceReader:
     def _skip(self, offset: int, raw: bytes, reason: str) -> None:
         self._skipped[offset] = SkippedLine(offset, len(raw), reason, raw[:32])
 
-    def _read(self, start: int, end: int | None = None) -> Iterator[Event]:
+    def _read(self, start: int, end: int | None = None,
+              kinds: Collection[str] | None = None) -> Iterator[Event]:
         offset = start
+        # Lines of the kinds not asked for, as the writer frames them (kind first).
+        others = tuple(b'{"kind":"%s",' % k.encode() for k in EVENT_TYPES
+                       if kinds is not None and k not in kinds)
         with self.path.open("rb") as f:
             f.seek(start)
             for raw in f:
@@ -243,14 +248,22 @@ class TraceReader:
                 if not raw.endswith(b"\n"):
                     self._skip(here, raw, "cut short: no end of line (the writer stopped?)")
                     continue
+                if others and raw.startswith(others) and raw.endswith(b"}\n") and (
+                        raw.isascii() or _is_utf8(raw)):
+                    continue
                 try:
                     yield event_from_json(raw)
                 except ValueError as exc:
                     self._skip(here, raw, str(exc))
 
-    def iter_events(self) -> Iterator[Event]:
-        """Every readable event in recorded order, one at a time (bounded memory)."""
-        return self._read(self._body_start)
+    def iter_events(self, kinds: Collection[str] | None = None) -> Iterator[Event]:
+        """Every readable event in recorded order, one at a time (bounded memory).
+
+        With `kinds`, only events of those kinds are parsed and checked in full; a line of
+        another kind is only checked to be one framed event of a known kind in UTF-8, which
+        is what lets a summary of a large trace skip the bulk of it (output, snapshots).
+        """
+        return self._read(self._body_start, kinds=kinds)
 
     def events(self) -> list[Event]:
         """Every readable event, in recorded order."""
@@ -266,3 +279,11 @@ class TraceReader:
         # A block whose start line is unreadable runs on inside the one before it.
         return [e for e in self._read(start, end) if getattr(e, "iteration", None) == iteration]
 
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

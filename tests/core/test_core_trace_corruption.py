@@ -24,6 +24,8 @@ CORRUPTIONS = {
                  b'"line":"\xff\xfe"}\n',
     "random bytes": bytes([0x8F, 0x00, 0x1B, 0x5B, 0x32, 0x4A, 0xC3, 0x28, 0x0A]),
     "wrong field types": ISSUE_LINE.encode() + b"\n",
+    "an exit with wrong field types": b'{"kind":"child_exited","t":2.2,"iteration":"one",'
+                                      b'"child":0,"returncode":"0"}\n',
 }
 
 
@@ -66,7 +68,8 @@ def test_bytes_spliced_into_a_line_lose_only_that_line(tmp_path: Path) -> None:
     assert reader.skipped[1].offset == at + 3
 
 
-@pytest.mark.parametrize("name", ["garbage line", "wrong field types"])
+# The summary reads in full only the kinds it tells (an exit, not an output line).
+@pytest.mark.parametrize("name", ["garbage line", "non-UTF-8", "an exit with wrong field types"])
 def test_replay_headless_warns_with_the_offset_and_exits_65(tmp_path: Path, name: str) -> None:
     path = tmp_path / "t.jsonl"
     offset = corrupt(path, CORRUPTIONS[name])
