@@ -32,6 +32,7 @@ from explorer.scenario import Scenario, ScenarioError, load_scenario
 from explorer.shrink import script_of, switches
 from explorer.shrink import shrink as shrink_iteration
 from explorer.trace import TraceError, TraceReader, replay_command
+from explorer.visible import visible
 
 EXIT_USAGE = 2
 EXIT_TRACE_INCOMPLETE = 65  # sysexits' EX_DATAERR: the input data was (partly) bad
@@ -187,7 +188,7 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
     click.echo(f"re-executing iteration {iteration} of {reader.path} from its recorded start "
                f"under its recorded schedule ({len(recorded.decisions)} decisions)")
     for brk in recorded.breaks:
-        click.echo(f"  recorded: {brk.invariant} [{brk.classification}] {brk.message}")
+        click.echo(visible(f"  recorded: {brk.invariant} [{brk.classification}] {brk.message}"))
     if not recorded.breaks:
         click.echo("  recorded: no break")
     same, last = 0, None
@@ -200,7 +201,8 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
                    f"(trace {outcome.trace})")
         if not ok:
             for brk in outcome.breaks:
-                click.echo(f"    got: {brk.invariant} [{brk.classification}] {brk.message}")
+                click.echo(visible(f"    got: {brk.invariant} [{brk.classification}] "
+                                   f"{brk.message}"))
             if not outcome.breaks:
                 click.echo("    got: no break")
         for divergence in outcome.divergences:
@@ -233,9 +235,10 @@ def shrink(trace: Path, iteration: int, budget: int) -> None:
                f"{len(best.children)} and {switches(script_of(best.decisions))} "
                f"({result.tried} candidates tried)")
     for brk in best.failing:
-        click.echo(f"  still breaks: {brk.invariant} [{brk.classification}] {brk.message}")
+        click.echo(visible(f"  still breaks: {brk.invariant} [{brk.classification}] "
+                           f"{brk.message}"))
     click.echo("the interleaving, one line a step:")
-    click.echo(describe_schedule(best.decisions, best.children))
+    click.echo(visible(describe_schedule(best.decisions, best.children)))
     click.echo(f"shrunk trace: {best.trace}")
     click.echo(f"re-execute it: {replay_command(best.trace, RERUN_ITERATION, rerun=True)}")
     click.echo(f"step through it: {replay_command(best.trace, RERUN_ITERATION)}")

@@ -45,6 +45,7 @@ from explorer.junit import JUnitRecorder
 from explorer.runner import RunError, Runner, RunOptions
 from explorer.scenario import Scenario
 from explorer.trace import replay_command, shrink_command
+from explorer.visible import visible_record
 
 TAIL = 5  # last lines shown per child
 
@@ -100,6 +101,7 @@ class HeadlessReporter:
     # -- events ----------------------------------------------------------------------------
 
     def __call__(self, event: Event) -> None:
+        event = visible_record(event)  # what children wrote reaches a terminal: escape it
         if isinstance(event, RunStarted):
             self._run_started(event)
         elif isinstance(event, IterationStarted):

@@ -23,6 +23,7 @@ from explorer.events import (
     StateSnapshot,
 )
 from explorer.tui.model import NOTE, IterationSummary, RunView, StateView
+from explorer.visible import visible_record
 
 HISTORY_OUTPUT_CAP = 5000  # output events kept per child per block in live mode
 
@@ -68,6 +69,7 @@ class History:
     # --- recording ---------------------------------------------------------
 
     def record(self, event: Event) -> None:
+        event = visible_record(event)  # written by children or a trace's author: shown, not obeyed
         if type(event) is ChildOutput and self._current is not None:
             # The hot path: a chatty child sends tens of thousands of these a second.
             block = self._blocks[self._current]
