@@ -124,17 +124,35 @@ def test_a_2000_level_lockfile_path_is_refused_clearly(cli: Cli) -> None:
     assert "levels deep (at most 32)" in err and "Traceback" not in err
 
 
-def test_a_planted_2000_level_directory_is_refused_clearly(cli: Cli) -> None:
-    cli.ok("extension", "pull", "@stress/beta")
+def nest(top: Path, levels: int) -> None:
+    """`top/a/a/.../a`, `levels` deep, or (negative) remove it again, from the bottom up:
+    too deep for a path (PATH_MAX) and for shutil.rmtree's recursion, pytest's included."""
     here = os.getcwd()
-    os.chdir(cli.repo / ".swamp/pulled-extensions/@stress/beta")
+    os.chdir(top)
     try:
-        for _ in range(2000):
+        for _ in range(levels):
             os.mkdir("a")
             os.chdir("a")
+        if levels < 0:
+            depth = 0
+            while os.path.isdir("a"):
+                os.chdir("a")
+                depth += 1
+            for _ in range(depth):
+                os.chdir("..")
+                os.rmdir("a")
     finally:
         os.chdir(here)
-    done = cli.run("extension", "update")
+
+
+def test_a_planted_2000_level_directory_is_refused_clearly(cli: Cli) -> None:
+    cli.ok("extension", "pull", "@stress/beta")
+    top = cli.repo / ".swamp/pulled-extensions/@stress/beta"
+    nest(top, 2000)
+    try:
+        done = cli.run("extension", "update")
+    finally:
+        nest(top, -1)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "pulled-extensions: @stress/beta/a/a/a/a/" in done.stderr
     assert "... is more than 32 levels deep; refusing to walk it" in done.stderr
