@@ -246,4 +246,12 @@ def shrink(trace: Path, iteration: int, budget: int) -> None:
 
 
 def main() -> None:
-    cli(prog_name="race-explorer")
+    # Not click's standalone mode: it turns a Ctrl-C outside a run into "Aborted!", exit 1.
+    try:
+        code = cli.main(prog_name="race-explorer", standalone_mode=False)
+    except click.Abort:
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    sys.exit(code if isinstance(code, int) else 0)
