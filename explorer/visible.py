@@ -45,11 +45,22 @@ def _visible_value(value: Any) -> Any:
 def visible_record(record: E) -> E:
     """A copy of a dataclass (an event) with control characters escaped in every string it
     holds; the record itself when it holds none, which is the common case and costs a scan."""
-    assert dataclasses.is_dataclass(record) and not isinstance(record, type)
+    cls = type(record)
+    names = _FIELDS.get(cls)
+    if names is None:  # a live app passes every line of every child through here
+        assert dataclasses.is_dataclass(record) and not isinstance(record, type)
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(record))
     changes = {}
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        shown = _visible_value(value)
-        if shown is not value and shown != value:
-            changes[f.name] = shown
+    for name in names:
+        value = getattr(record, name)
+        if type(value) is str:
+            if _CONTROL.search(value):
+                changes[name] = visible(value)
+        elif type(value) not in (int, float, bool, type(None)):
+            shown = _visible_value(value)
+            if shown != value:
+                changes[name] = shown
     return dataclasses.replace(record, **changes) if changes else record  # type: ignore[type-var]
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
