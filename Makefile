@@ -25,6 +25,7 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/overhead.py
 	$(PY) bench/tui.py
+	$(PY) bench/big_trace.py
 
 bench-bugs: $(STAMP)
 	$(PY) bench/find_bugs.py

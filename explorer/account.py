@@ -33,7 +33,13 @@ from explorer.events import (
 )
 from explorer.invariants import parse_lockfile
 from explorer.trace import TraceReader
+from explorer.visible import visible, visible_record
 from explorer.vocabulary import style
+
+# What the summary tells; the other lines (output, snapshots, checks: most of a large trace's
+# bytes) are only checked to be framed events, never parsed, so a summary streams fast.
+SUMMARY_KINDS = frozenset(cls.kind for cls in (
+    RunStarted, IterationStarted, ChildExited, FileChanged, IterationFinished, RunFinished))
 
 
 def _out(console: Console, text: Text | str, style: str = "") -> None:
@@ -74,13 +80,15 @@ def describe_snapshot(event: StateSnapshot) -> str:
 def summary(reader: TraceReader, console: Console) -> None:
     header = reader.header
     _out(console, f"trace {reader.path}", "bold")
-    _out(console, f"  recorded {header.get('started_at')} by race-explorer "
-                  f"{header.get('explorer')}: {shlex.join(header.get('argv') or [])}")
+    argv = header.get("argv")
+    argv = argv if isinstance(argv, list) else []
+    _out(console, visible(f"  recorded {header.get('started_at')} by race-explorer "
+                          f"{header.get('explorer')}: {shlex.join(map(str, argv))}"))
     labels: dict[int, str] = {}
     started: IterationStarted | None = None
     exits: dict[int, str] = {}
     changes = 0
-    for event in reader.events():
+    for event in map(visible_record, reader.iter_events(kinds=SUMMARY_KINDS)):
         if isinstance(event, RunStarted):
             _out(console, f"  scenario {event.scenario}, seed {event.seed}, {event.iterations} "
                           f"iterations, strategy {event.strategy}"
@@ -119,7 +127,7 @@ def block_account(reader: TraceReader, iteration: int, console: Console) -> None
     events = reader.iteration_events(iteration)
     start = events[0].t if events else 0.0
     labels: dict[int, str] = {}
-    for event in events:
+    for event in map(visible_record, events):
         stamp = f"+{event.t - start:7.3f}s "
         for text in _describe(event, labels):
             line = Text(stamp, style="dim")

@@ -1,7 +1,8 @@
 """`race-explorer`: run a scenario (the app, or `--headless`), or replay a trace.
 
 Exit codes: 0 nothing unexplained broke, 1 something did, 2 usage or scenario
-errors, 130 interrupted. The app is imported only when asked for, so headless
+errors, 65 a replayed trace had unreadable lines (left out, named in a warning),
+130 interrupted. The app is imported only when asked for, so headless
 runs and CI never load Textual.
 """
 
@@ -32,8 +33,10 @@ from explorer.scheduling.strategies import STRATEGIES
 from explorer.shrink import script_of, switches
 from explorer.shrink import shrink as shrink_iteration
 from explorer.trace import TraceError, TraceReader, replay_command
+from explorer.visible import visible
 
 EXIT_USAGE = 2
+EXIT_TRACE_INCOMPLETE = 65  # sysexits' EX_DATAERR: the input data was (partly) bad
 EXIT_INTERRUPTED = 130
 
 
@@ -123,19 +126,26 @@ def _reader(trace: Path, iteration: int | None) -> TraceReader:
         reader = TraceReader(trace)
     except TraceError as exc:
         _fail(str(exc))
-    if reader.warning:
-        click.echo(f"warning: {reader.warning}", err=True)
     if iteration is not None and iteration not in reader.iterations:
         _fail(f"{trace} has no iteration {iteration} (recorded: "
               f"{', '.join(map(str, reader.iterations)) or 'none'})")
     return reader
 
 
+def _warn_skipped(reader: TraceReader) -> bool:
+    """Say which lines the reader skipped in what it has read so far; True if any."""
+    if reader.warning:
+        click.echo(f"warning: {reader.warning}", err=True)
+    return reader.warning is not None
+
+
 def _recorded(reader: TraceReader, iteration: int) -> tuple[RecordedIteration, Scenario]:
     try:
-        return load_recorded(reader, iteration), scenario_of(reader)
+        recorded = load_recorded(reader, iteration), scenario_of(reader)
     except (RerunError, ScenarioError) as exc:
         _fail(str(exc))
+    _warn_skipped(reader)
+    return recorded
 
 
 @cli.command()
@@ -163,7 +173,8 @@ def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, time
         from explorer.account import render
 
         render(reader, Console(soft_wrap=True), iteration)
-        sys.exit(0)
+        # After the account, once every line it needed was read: a skip makes it incomplete.
+        sys.exit(EXIT_TRACE_INCOMPLETE if _warn_skipped(reader) else 0)
     sys.exit(_tui("run_replay")(trace, iteration=iteration))
 
 
@@ -176,7 +187,7 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
     click.echo(f"re-executing iteration {iteration} of {reader.path} from its recorded start "
                f"under its recorded schedule ({len(recorded.decisions)} decisions)")
     for brk in recorded.breaks:
-        click.echo(f"  recorded: {brk.invariant} [{brk.classification}] {brk.message}")
+        click.echo(visible(f"  recorded: {brk.invariant} [{brk.classification}] {brk.message}"))
     if not recorded.breaks:
         click.echo("  recorded: no break")
     same, last = 0, None
@@ -189,7 +200,8 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
                    f"(trace {outcome.trace})")
         if not ok:
             for brk in outcome.breaks:
-                click.echo(f"    got: {brk.invariant} [{brk.classification}] {brk.message}")
+                click.echo(visible(f"    got: {brk.invariant} [{brk.classification}] "
+                                   f"{brk.message}"))
             if not outcome.breaks:
                 click.echo("    got: no break")
         for divergence in outcome.divergences:
@@ -222,9 +234,10 @@ def shrink(trace: Path, iteration: int, budget: int) -> None:
                f"{len(best.children)} and {switches(script_of(best.decisions))} "
                f"({result.tried} candidates tried)")
     for brk in best.failing:
-        click.echo(f"  still breaks: {brk.invariant} [{brk.classification}] {brk.message}")
+        click.echo(visible(f"  still breaks: {brk.invariant} [{brk.classification}] "
+                           f"{brk.message}"))
     click.echo("the interleaving, one line a step:")
-    click.echo(describe_schedule(best.decisions, best.children))
+    click.echo(visible(describe_schedule(best.decisions, best.children)))
     click.echo(f"shrunk trace: {best.trace}")
     click.echo(f"re-execute it: {replay_command(best.trace, RERUN_ITERATION, rerun=True)}")
     click.echo(f"step through it: {replay_command(best.trace, RERUN_ITERATION)}")
@@ -232,4 +245,12 @@ def shrink(trace: Path, iteration: int, budget: int) -> None:
 
 
 def main() -> None:
-    cli(prog_name="race-explorer")
+    # Not click's standalone mode: it turns a Ctrl-C outside a run into "Aborted!", exit 1.
+    try:
+        code = cli.main(prog_name="race-explorer", standalone_mode=False)
+    except click.Abort:
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    sys.exit(code if isinstance(code, int) else 0)

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
+from explorer.schema import Check, SchemaError, object_checker
 from explorer.vocabulary import outcome
 
 Stream = Literal["stdout", "stderr"]
@@ -276,14 +277,25 @@ _NESTED: dict[str, type] = {
     "breaks": Break,
 }
 _PAIRS = ("changes", "parked")
+# One check per kind, derived from the dataclass: the fields are declared once, above.
+_CHECKS: dict[str, Check] = {
+    kind: object_checker(cls, ignore=frozenset({"kind"})) for kind, cls in EVENT_TYPES.items()
+}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from `Event.to_dict()` output; raises ValueError on bad input."""
+    """Rebuild an event from `Event.to_dict()` output; raises ValueError naming the field
+    when a value is missing or not of its declared type."""
+    if type(data) is not dict:
+        raise ValueError(f"not an event object: {data!r:.80}")
+    kind = data.get("kind")
+    cls = EVENT_TYPES.get(kind) if type(kind) is str else None
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r:.40}")
     try:
-        cls = EVENT_TYPES[data["kind"]]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"not an event: {data!r:.80}") from exc
+        _CHECKS[cls.kind](data)
+    except SchemaError as exc:
+        raise ValueError(f"bad {cls.kind} event: {exc}") from exc
     kwargs = {k: v for k, v in data.items() if k != "kind"}
     for key, nested in _NESTED.items():
         if key in kwargs:
@@ -291,15 +303,12 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     for key in _PAIRS:
         if key in kwargs:
             kwargs[key] = [tuple(pair) for pair in kwargs[key]]
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ValueError(f"bad {cls.kind} event: {exc}") from exc
+    return cls(**kwargs)
 
 
-def event_from_json(line: str) -> Event:
+def event_from_json(line: str | bytes) -> Event:
     try:
         data = json.loads(line)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"not JSON: {exc}") from exc
     return event_from_dict(data)

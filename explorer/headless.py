@@ -46,6 +46,7 @@ from explorer.junit import JUnitRecorder
 from explorer.request import RunError, RunRequest
 from explorer.runner import Runner
 from explorer.trace import replay_command, shrink_command
+from explorer.visible import visible_record
 from explorer.vocabulary import VERDICT_STYLES, outcome, style
 
 TAIL = 5  # last lines shown per child
@@ -96,6 +97,7 @@ class HeadlessReporter:
     # -- events ----------------------------------------------------------------------------
 
     def __call__(self, event: Event) -> None:
+        event = visible_record(event)  # what children wrote reaches a terminal: escape it
         if isinstance(event, RunStarted):
             self._run_started(event)
         elif isinstance(event, IterationStarted):

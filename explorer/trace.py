@@ -2,9 +2,10 @@
 
 The writer flushes every event (a crash loses at most the line being
 written) and fsyncs at each iteration's end. The reader indexes iterations by
-byte offset, parsing only the lines that start an iteration, so a large trace
-opens fast; a truncated or garbled tail is cut at the last good event and
-reported in `warning` instead of failing the whole read.
+byte offset, parsing only the lines that start an iteration, so one block of a
+large trace reads fast, and streams the whole run for a summary. A line that is
+not a valid event, wherever it is, is skipped and named by its byte offset in
+`warning` instead of failing (or silently ending) the read.
 """
 
 from __future__ import annotations
@@ -14,20 +15,27 @@ import json
 import os
 import shlex
 import sys
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import explorer
-from explorer.events import Event, IterationFinished, RunFinished, event_from_json
+from explorer.events import (
+    EVENT_TYPES,
+    Event,
+    IterationFinished,
+    IterationStarted,
+    RunFinished,
+    event_from_json,
+)
 
 FORMAT = "race-explorer-trace"
 FORMAT_VERSION = 1
 _ITERATION_PREFIX = b'{"kind":"iteration_started",'
 _RUN_FINISHED_PREFIX = b'{"kind":"run_finished",'
-TAIL_WINDOW = 4096  # lines searched back for the last good event
+SKIPS_SHOWN = 3  # skipped lines described in the warning; the rest are counted
 
 
 class TraceError(Exception):
@@ -130,106 +138,152 @@ class TraceWriter:
         self.close()
 
 
+@dataclass(frozen=True)
+class SkippedLine:
+    """A line of the trace the reader could not use, left out of every account."""
+
+    offset: int  # the byte it starts at
+    length: int  # bytes skipped
+    reason: str
+    sample: bytes  # its first bytes, shown escaped
+
+    def describe(self) -> str:
+        return (f"byte {self.offset}: {self.length} byte(s) skipped, {self.reason} "
+                f"(starts {self.sample!r})")
+
+
 class TraceReader:
-    """Random access to a recorded run, one iteration at a time."""
+    """Random access to a recorded run, one iteration at a time.
+
+    A line that is not a valid event (torn, garbled, of an unknown kind, with a field of the
+    wrong type) is skipped wherever it is, and the lines after it are still read; every one
+    skipped so far is in `skipped`, and `warning` says which, by byte offset. Lines are only
+    read when asked for, so check `skipped` after reading what the account needs.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.warning: str | None = None
-        self._offsets: dict[int, tuple[int, int]] = {}  # iteration -> [start, end) bytes
-        self._body_start = 0
-        self._end = 0
-        self._index()
+        self._skipped: dict[int, SkippedLine] = {}
+        self._blocks: dict[int, tuple[int, int]] | None = None  # iteration -> [start, end)
+        with self.path.open("rb") as f:
+            header_line = f.readline()
+        try:
+            header = json.loads(header_line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise TraceError(f"{self.path}: not a race-explorer trace (bad header)") from exc
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise TraceError(f"{self.path}: not a race-explorer trace (bad header)")
+        version = header.get("version", 0)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise TraceError(f"{self.path}: trace format {version!r} is newer "
+                             f"than this explorer reads ({FORMAT_VERSION})")
+        self.header: dict[str, Any] = header
+        self._body_start = len(header_line)
+
+    @property
+    def skipped(self) -> list[SkippedLine]:
+        return sorted(self._skipped.values(), key=lambda s: s.offset)
+
+    @property
+    def warning(self) -> str | None:
+        """One line naming what was skipped so far, or None if nothing was."""
+        skipped = self.skipped
+        if not skipped:
+            return None
+        shown = "; ".join(s.describe() for s in skipped[:SKIPS_SHOWN])
+        more = len(skipped) - SKIPS_SHOWN
+        return (f"{self.path}: {len(skipped)} unreadable line(s) "
+                f"({sum(s.length for s in skipped)} bytes) left out of the account: {shown}"
+                + (f"; and {more} more" if more > 0 else ""))
 
     @property
     def iterations(self) -> list[int]:
-        return list(self._offsets)
+        return list(self._index())
 
-    def _index(self) -> None:
+    def _index(self) -> dict[int, tuple[int, int]]:
+        """Each block's byte range, from the lines that start one (parsed alone), on first
+        use: a summary, which reads every line once anyway, never needs it."""
+        if self._blocks is not None:
+            return self._blocks
         starts: list[tuple[int, int]] = []  # (iteration, offset)
-        # (offset, length incl. newline) of the last complete lines: where a bad tail is sought
-        lines: deque[tuple[int, int]] = deque(maxlen=TAIL_WINDOW)
+        finished_at: int | None = None
+        offset = self._body_start
         with self.path.open("rb") as f:
-            header_line = f.readline()
-            try:
-                header = json.loads(header_line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise TraceError(f"{self.path}: not a race-explorer trace (bad header)") from exc
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
-                raise TraceError(f"{self.path}: not a race-explorer trace (bad header)")
-            if header.get("version", 0) > FORMAT_VERSION:
-                raise TraceError(f"{self.path}: trace format {header.get('version')} is newer "
-                                 f"than this explorer reads ({FORMAT_VERSION})")
-            self.header: dict[str, Any] = header
-            offset = self._body_start = len(header_line)
-            truncated = False
-            finished_at: int | None = None
+            f.seek(offset)
             for raw in f:
-                if not raw.endswith(b"\n"):
-                    truncated = True  # the writer died mid-line
-                    break
-                if raw.startswith(_ITERATION_PREFIX):
+                if raw.startswith(_ITERATION_PREFIX) and raw.endswith(b"\n"):
                     try:
-                        event = json.loads(raw)
-                        starts.append((int(event["iteration"]), offset))
-                    except (ValueError, KeyError, TypeError):
-                        pass  # garbled: the tail check below decides where the good part ends
+                        event = event_from_json(raw)
+                    except ValueError:
+                        event = None  # reading the block reports it
+                    if isinstance(event, IterationStarted):
+                        starts.append((event.iteration, offset))
                 elif raw.startswith(_RUN_FINISHED_PREFIX):
                     finished_at = offset
-                lines.append((offset, len(raw)))
                 offset += len(raw)
-        self._end = self._good_end(lines, truncated)
-        last_end = min(finished_at, self._end) if finished_at is not None else self._end
+        end = offset
+        self._blocks = {}
         for pos, (iteration, start) in enumerate(starts):
-            if start >= self._end:
-                break
-            nxt = starts[pos + 1][1] if pos + 1 < len(starts) else last_end
-            self._offsets[iteration] = (start, min(nxt, self._end))
+            nxt = starts[pos + 1][1] if pos + 1 < len(starts) else end
+            if finished_at is not None and start < finished_at < nxt:
+                nxt = finished_at
+            self._blocks[iteration] = (start, nxt)
+        return self._blocks
 
-    def _good_end(self, lines: deque[tuple[int, int]], truncated: bool) -> int:
-        """Byte offset just past the last event that parses; sets `warning` if any was cut."""
-        with self.path.open("rb") as f:
-            for back, (offset, length) in enumerate(reversed(lines)):
-                f.seek(offset)
-                try:
-                    event_from_json(f.read(length).decode("utf-8"))
-                except (ValueError, UnicodeDecodeError):
-                    continue
-                dropped = back + (1 if truncated else 0)
-                if dropped:
-                    self.warning = (f"{self.path}: the trace ends in {dropped} unreadable "
-                                    f"line(s); read up to the last good event at byte "
-                                    f"{offset + length}")
-                return offset + length
-        if len(lines) == lines.maxlen:  # a long bad tail: keep what precedes it
-            self.warning = (f"{self.path}: the last {len(lines)} lines are unreadable; "
-                            f"read up to byte {lines[0][0]}")
-            return lines[0][0]
-        if lines or truncated:
-            self.warning = f"{self.path}: no readable event after the header"
-        return self._body_start
+    def _skip(self, offset: int, raw: bytes, reason: str) -> None:
+        self._skipped[offset] = SkippedLine(offset, len(raw), reason, raw[:32])
 
-    def _read(self, start: int, end: int) -> Iterator[Event]:
+    def _read(self, start: int, end: int | None = None,
+              kinds: Collection[str] | None = None) -> Iterator[Event]:
+        offset = start
+        # Lines of the kinds not asked for, as the writer frames them (kind first).
+        others = tuple(b'{"kind":"%s",' % k.encode() for k in EVENT_TYPES
+                       if kinds is not None and k not in kinds)
         with self.path.open("rb") as f:
             f.seek(start)
-            while f.tell() < end:
-                raw = f.readline()
-                try:
-                    yield event_from_json(raw.decode("utf-8"))
-                except (ValueError, UnicodeDecodeError):
-                    self.warning = (f"{self.path}: unreadable line at byte {f.tell() - len(raw)};"
-                                    " stopped there")
+            for raw in f:
+                if end is not None and offset >= end:
                     return
+                here, offset = offset, offset + len(raw)
+                if not raw.endswith(b"\n"):
+                    self._skip(here, raw, "cut short: no end of line (the writer stopped?)")
+                    continue
+                if others and raw.startswith(others) and raw.endswith(b"}\n") and (
+                        raw.isascii() or _is_utf8(raw)):
+                    continue
+                try:
+                    yield event_from_json(raw)
+                except ValueError as exc:
+                    self._skip(here, raw, str(exc))
+
+    def iter_events(self, kinds: Collection[str] | None = None) -> Iterator[Event]:
+        """Every readable event in recorded order, one at a time (bounded memory).
+
+        With `kinds`, only events of those kinds are parsed and checked in full; a line of
+        another kind is only checked to be one framed event of a known kind in UTF-8, which
+        is what lets a summary of a large trace skip the bulk of it (output, snapshots).
+        """
+        return self._read(self._body_start, kinds=kinds)
 
     def events(self) -> list[Event]:
         """Every readable event, in recorded order."""
-        return list(self._read(self._body_start, self._end))
+        return list(self.iter_events())
 
     def iteration_events(self, iteration: int) -> list[Event]:
         """One block's events (setup 0, iterations 1..N, reconcile N+1), via the index."""
         try:
-            start, end = self._offsets[iteration]
+            start, end = self._index()[iteration]
         except KeyError:
             raise KeyError(f"iteration {iteration} is not in {self.path} "
                            f"(recorded: {self.iterations})") from None
-        return list(self._read(start, end))
+        # A block whose start line is unreadable runs on inside the one before it.
+        return [e for e in self._read(start, end) if getattr(e, "iteration", None) == iteration]
+
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

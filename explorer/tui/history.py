@@ -24,6 +24,7 @@ from explorer.events import (
 )
 from explorer.tui.model import NOTE, IterationSummary, RunView
 from explorer.tui.state_view import StateView
+from explorer.visible import visible_record
 
 HISTORY_OUTPUT_CAP = 5000  # output events kept per child per block in live mode
 
@@ -69,6 +70,7 @@ class History:
     # --- recording ---------------------------------------------------------
 
     def record(self, event: Event) -> None:
+        event = visible_record(event)  # written by children or a trace's author: shown, not obeyed
         if type(event) is ChildOutput and self._current is not None:
             # The hot path: a chatty child sends tens of thousands of these a second.
             block = self._blocks[self._current]

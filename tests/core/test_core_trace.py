@@ -100,10 +100,12 @@ def test_truncated_tail_reads_up_to_the_last_good_event(
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - cut])
     reader = TraceReader(path)
-    assert reader.warning is not None and "last good event" in reader.warning
     got = reader.events()
     assert got == events[: len(got)]
     assert len(got) == len(events) - lost  # only the torn events are lost
+    torn = len(data) - cut - data[: len(data) - cut].rindex(b"\n") - 1
+    assert reader.warning is not None and "1 unreadable line(s)" in reader.warning
+    assert f"byte {len(data) - cut - torn}: {torn} byte(s) skipped, cut short" in reader.warning
     assert reader.iteration_events(2) == block(2, 3.0)[: 8 + 1 - lost]
 
 
@@ -116,9 +118,9 @@ def test_garbled_tail_and_cut_inside_an_iteration(tmp_path: Path) -> None:
     kept = lines[: 1 + 1 + 8 + 4]
     path.write_bytes(b"\n".join(kept) + b"\n\x00\xff{not json\n{\"kind\": \"nope\"}\n")
     reader = TraceReader(path)
-    assert reader.warning is not None and "2 unreadable line(s)" in reader.warning
     assert reader.iterations == [0, 1]
     assert reader.iteration_events(1) == block(1, 2.0)[:4]
+    assert reader.warning is not None and "2 unreadable line(s)" in reader.warning
     assert reader.events() == events[: 1 + 8 + 4]
 
 
@@ -148,3 +150,26 @@ def test_an_event_s_json_is_what_dataclasses_make_of_it() -> None:
         assert event.to_dict() == expected
         assert event.to_json() == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
         assert event_from_json(event.to_json()) == event
+
+
+def test_reading_some_kinds_parses_only_those_and_checks_the_framing_of_the_rest(
+    tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    write(path, sample())
+    lines = path.read_bytes().splitlines(keepends=True)
+    torn = b'{"kind":"child_output","t":2.2,"iteration":1,"child":0,"stream":"stdout","line\n'
+    not_utf8 = (b'{"kind":"child_output","t":2.2,"iteration":1,"child":0,"stream":"stdout",'
+                b'"line":"\xff"}\n')
+    typed_wrong = b'{"kind":"child_output","t":"x","iteration":1}\n'  # framed: not parsed
+    lines[3:3] = [torn, not_utf8, typed_wrong]
+    path.write_bytes(b"".join(lines))
+    reader = TraceReader(path)
+    wanted = {"iteration_started", "iteration_finished"}
+    got = reader.iter_events(kinds=wanted)
+    assert not isinstance(got, list)  # streamed, one event at a time
+    assert list(got) == [e for e in sample() if e.kind in wanted]
+    offset = sum(len(line) for line in lines[:3])
+    assert [s.offset for s in reader.skipped] == [offset, offset + len(torn)]
+    assert len(reader.events()) == len(sample())  # read in full, the third is refused too
+    assert len(reader.skipped) == 3

@@ -1,0 +1,93 @@
+"""Corruption inside a trace: the bad line is skipped and named, the rest is still read,
+and `replay --headless` says so and exits 65 (the account is incomplete)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from core_helpers import run_explorer
+from test_core_event_schema import ISSUE_LINE
+from test_core_trace import block, sample, write
+
+from explorer.cli import EXIT_TRACE_INCOMPLETE
+from explorer.trace import TraceReader
+
+EVENTS = sample()
+BLOCK_1_OUTPUT = 1 + 1 + 8 + 1  # line number of block 1's child output (after the header)
+
+CORRUPTIONS = {
+    "garbage line": b"this is not json at all\n",
+    "JSON array": b'[{"kind":"child_output"}]\n',
+    "unknown event": b'{"kind":"child_teleported","t":2.2,"iteration":1}\n',
+    "non-UTF-8": b'{"kind":"child_output","t":2.2,"iteration":1,"child":0,"stream":"stdout",'
+                 b'"line":"\xff\xfe"}\n',
+    "random bytes": bytes([0x8F, 0x00, 0x1B, 0x5B, 0x32, 0x4A, 0xC3, 0x28, 0x0A]),
+    "wrong field types": ISSUE_LINE.encode() + b"\n",
+    "an exit with wrong field types": b'{"kind":"child_exited","t":2.2,"iteration":"one",'
+                                      b'"child":0,"returncode":"0"}\n',
+}
+
+
+def corrupt(path: Path, insert: bytes) -> int:
+    """Insert `insert` as a line of its own inside block 1; returns its byte offset."""
+    write(path, EVENTS)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(BLOCK_1_OUTPUT, insert)
+    path.write_bytes(b"".join(lines))
+    return sum(len(raw) for raw in lines[:BLOCK_1_OUTPUT])
+
+
+@pytest.mark.parametrize("insert", list(CORRUPTIONS.values()), ids=list(CORRUPTIONS))
+def test_a_bad_line_mid_trace_is_skipped_named_and_the_rest_read(
+    tmp_path: Path, insert: bytes
+) -> None:
+    path = tmp_path / "t.jsonl"
+    offset = corrupt(path, insert)
+    reader = TraceReader(path)
+    assert reader.events() == EVENTS  # nothing after the bad line is lost
+    assert reader.iteration_events(1) == block(1, 2.0)
+    assert reader.iteration_events(2) == block(2, 3.0)
+    assert [(s.offset, s.length) for s in reader.skipped] == [(offset, len(insert))]
+    assert reader.warning is not None
+    assert f"1 unreadable line(s) ({len(insert)} bytes)" in reader.warning
+    assert f"byte {offset}: {len(insert)} byte(s) skipped" in reader.warning
+    assert "\x1b" not in reader.warning and "\x00" not in reader.warning  # shown escaped
+
+
+def test_bytes_spliced_into_a_line_lose_only_that_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    write(path, EVENTS)
+    data = path.read_bytes()
+    at = data.index(b'"line":"\xc3\xbcn\xc3\xafcode', data.index(b'"iteration":1,'))
+    path.write_bytes(data[:at] + b"\x8f\x00\n\x13" + data[at:])
+    reader = TraceReader(path)
+    lost = EVENTS[BLOCK_1_OUTPUT - 1]
+    assert reader.events() == [e for e in EVENTS if e is not lost]
+    assert len(reader.skipped) == 2  # the head of the line, and its tail after the newline
+    assert reader.skipped[1].offset == at + 3
+
+
+# The summary reads in full only the kinds it tells (an exit, not an output line).
+@pytest.mark.parametrize("name", ["garbage line", "non-UTF-8", "an exit with wrong field types"])
+def test_replay_headless_warns_with_the_offset_and_exits_65(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "t.jsonl"
+    offset = corrupt(path, CORRUPTIONS[name])
+    for args in ([], ["--iteration", "1"]):
+        result = run_explorer("replay", str(path), "--headless", *args, cwd=tmp_path)
+        assert result.returncode == EXIT_TRACE_INCOMPLETE, result.stderr
+        assert "Traceback" not in result.stderr
+        assert f"warning: {path}: 1 unreadable line(s)" in result.stderr
+        assert f"byte {offset}:" in result.stderr
+    summary = run_explorer("replay", str(path), "--headless", cwd=tmp_path).stdout
+    assert "iteration 2: failed" in summary  # the blocks after the bad line are still told
+    account = run_explorer("replay", str(path), "--headless", "--iteration", "1",
+                           cwd=tmp_path).stdout
+    assert "verdict: failed" in account  # block 1 is told to its end
+
+
+def test_replay_headless_of_a_sound_trace_exits_0(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    write(path, EVENTS)
+    result = run_explorer("replay", str(path), "--headless", cwd=tmp_path)
+    assert result.returncode == 0 and "warning" not in result.stderr
