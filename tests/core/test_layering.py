@@ -18,7 +18,7 @@ PACKAGE = Path(explorer.__file__).parent
 
 # Each room of the core, lowest first; a room may import itself and the rooms before it.
 ROOMS: dict[str, tuple[str, ...]] = {
-    "seam": ("events", "vocabulary"),
+    "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling",),
     "parts": ("snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
               "children", "control", "trace"),

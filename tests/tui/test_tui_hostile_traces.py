@@ -34,9 +34,9 @@ async def test_a_line_with_wrong_field_types_is_named_not_a_crash(sample_trace: 
     app = load_replay(sample_trace)
     assert app.notice is not None and f"byte {offset}" in app.notice
     async with app.run_test(size=SIZE) as pilot:
-        await app.goto(Position(1, app.history.last_index(1)))
+        await app.main_screen.goto(Position(1, app.history.last_index(1)))
         await pilot.pause()
-        assert app.position is not None and app.position.iteration == 1
+        assert app.main_screen.position is not None and app.main_screen.position.iteration == 1
 
 
 async def test_a_garbage_line_mid_trace_is_named_and_the_rest_shown(sample_trace: Path) -> None:
@@ -47,7 +47,7 @@ async def test_a_garbage_line_mid_trace_is_named_and_the_rest_shown(sample_trace
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         end = app.history.end()
-        assert app.position == end and end is not None and end.iteration == 4
+        assert app.main_screen.position == end and end is not None and end.iteration == 4
 
 
 def screen_text(app: ExplorerApp) -> str:
@@ -71,7 +71,7 @@ async def test_escape_sequences_in_a_trace_are_drawn_escaped(tmp_path: Path) -> 
         events.append(event)
     app = load_replay(write_trace(tmp_path / "hostile.jsonl", events))
     async with app.run_test(size=SIZE) as pilot:
-        await app.goto(Position(1, app.history.last_index(1)))
+        await app.main_screen.goto(Position(1, app.history.last_index(1)))
         await pilot.pause()
         drawn = screen_text(app)
         assert "\\x1b]52;c;aGFja2Vk" in drawn  # shown, escaped
