@@ -4,6 +4,7 @@ A launcher installs a seccomp filter in the target and hands its listener fd to 
 explorer, which holds the chosen calls under the roots until the scheduler releases them.
 The modules, by job:
 
+- `groups`: the call groups and their system calls;
 - `options`: which calls are held (`SyscallOptions`: roots and call groups);
 - `bpf`: the filter program those options compile to;
 - `abi`: the kernel's numbers, structs and ioctls (x86_64), through ctypes;

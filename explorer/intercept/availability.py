@@ -6,6 +6,8 @@ import platform
 import subprocess
 import sys
 
+from explorer.intercept import launcher
+
 ACTIONS = "/proc/sys/kernel/seccomp/actions_avail"
 
 
@@ -24,7 +26,7 @@ def availability() -> str | None:
     # The last word is a real try, in a throwaway process: a container's own seccomp policy,
     # or a supervisor already listening on us, can refuse the filter.
     probe = subprocess.run(
-        [sys.executable, "-m", "explorer.intercept.launcher", "--probe"],
+        launcher.command("--probe"),
         capture_output=True, text=True, timeout=60,
     )
     if probe.returncode != 0:

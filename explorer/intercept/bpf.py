@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from explorer.intercept import abi
-from explorer.intercept.options import GROUPS
+from explorer.intercept.groups import GROUPS
 
 LD_ABS_W = 0x20  # BPF_LD | BPF_W | BPF_ABS
 JEQ = 0x15  # BPF_JMP | BPF_JEQ | BPF_K

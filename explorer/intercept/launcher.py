@@ -4,6 +4,9 @@
         --groups paths,locks -- COMMAND [ARG...]
     python -m explorer.intercept.launcher --probe
 
+The supervisor starts it as `python -S -E -c BOOT ...` (see `supervisor.wrap`): a child's
+start pays for no site-packages scan and no argparse.
+
 Everything it needs is imported before the filter is installed: between installing it and
 sending the listener fd, a trapped call would wait for a supervisor that cannot hear it.
 sendmsg, close and execve are never trapped. Exit codes: 127 when the command is not found,
@@ -12,30 +15,53 @@ sendmsg, close and execve are never trapped. Exit codes: 127 when the command is
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import socket
 import sys
 
 from explorer.intercept import abi, bpf
-from explorer.intercept.options import GROUPS
+from explorer.intercept.groups import GROUPS
+
+# Where the `explorer` package is, for a launcher started without site-packages.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BOOT = (
+    f"import sys; sys.path.insert(0, {PACKAGE_PARENT!r}); "
+    "from explorer.intercept.launcher import main; sys.exit(main())"
+)
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="explorer.intercept.launcher")
-    parser.add_argument("--probe", action="store_true", help="only try to install a filter")
-    parser.add_argument("--socket")
-    parser.add_argument("--child", type=int)
-    parser.add_argument("--parent", type=int, help="exit if this process is not our parent")
-    parser.add_argument("--groups", default="")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    if args.command[:1] == ["--"]:
-        args.command = args.command[1:]
-    if not args.probe and (not args.socket or args.child is None or not args.command):
-        parser.error("--socket, --child and a command are required")
-    return args
+def command(*args: str) -> list[str]:
+    """The command line that runs this launcher with `args`."""
+    return [sys.executable, "-S", "-E", "-c", BOOT, *args]
+
+
+USAGE = (
+    "usage: launcher --probe | launcher --socket PATH --child N [--parent PID] "
+    "[--groups G,G] -- COMMAND [ARG...]"
+)
+
+
+class Launch:
+    """The parsed command line (by hand: argparse would cost every child's start)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.probe = argv == ["--probe"]
+        self.options: dict[str, str] = {}
+        self.command: list[str] = []
+        rest = list(argv)
+        while rest and not self.probe:
+            word = rest.pop(0)
+            if word == "--":
+                self.command = rest
+                break
+            if word not in ("--socket", "--child", "--parent", "--groups") or not rest:
+                raise ValueError(f"unexpected argument {word!r}")
+            self.options[word[2:]] = rest.pop(0)
+        if not self.probe and not (
+            "socket" in self.options and self.options.get("child", "").isdigit() and self.command
+        ):
+            raise ValueError("--socket, a numeric --child and a command are required")
 
 
 def install(groups: list[str]) -> int:
@@ -54,10 +80,14 @@ def probe() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        args = Launch(sys.argv[1:] if argv is None else argv)
+    except ValueError as error:
+        print(f"{error}\n{USAGE}", file=sys.stderr)
+        return 2
     if args.probe:
         return probe()
-    groups = [g for g in args.groups.split(",") if g]
+    groups = [g for g in args.options.get("groups", "").split(",") if g]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         print(f"unknown call group {unknown[0]!r}", file=sys.stderr)
@@ -65,17 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     # The target must not outlive the explorer: it would run on with every trapped call
     # failing (ENOSYS). Checked after setting it, in case the parent died just before.
     abi.prctl(abi.PR_SET_PDEATHSIG, signal.SIGKILL)
-    if args.parent is not None and os.getppid() != args.parent:
+    parent = args.options.get("parent")
+    if parent is not None and str(os.getppid()) != parent:
         print("the explorer is gone", file=sys.stderr)
         return 2
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    connection.connect(args.socket)
+    connection.connect(args.options["socket"])
     try:
         listener = install(groups)
     except OSError as error:
         print(f"seccomp refused a user-notification filter: {error.strerror}", file=sys.stderr)
         return 2
-    hello = f"hello {args.child} {os.getpid()}".encode()
+    hello = f"hello {args.options['child']} {os.getpid()}".encode()
     socket.send_fds(connection, [hello], [listener])
     os.close(listener)
     connection.close()

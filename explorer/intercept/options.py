@@ -6,23 +6,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-# Each group's system calls. The filter traps their union; the supervisor then decides per
-# call (an open traps for both `paths` and `reads`, and its flags say which group it is in).
-GROUPS: dict[str, tuple[str, ...]] = {
-    # open/openat/openat2/creat with write or create flags, and every name change
-    "paths": (
-        "open", "openat", "openat2", "creat",
-        "rename", "renameat", "renameat2",
-        "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat",
-        "link", "linkat", "symlink", "symlinkat",
-        "truncate", "ftruncate",
-    ),
-    "reads": ("open", "openat", "openat2"),  # opens for reading only
-    "sync": ("fsync", "fdatasync"),
-    "locks": ("fcntl", "flock"),  # fcntl only for its lock commands
-    "writes": ("write", "pwrite64", "writev", "pwritev", "pwritev2"),  # on fds above 2
-}
-DEFAULT_GROUPS: tuple[str, ...] = ("paths", "reads", "sync", "locks")
+from explorer.intercept.groups import DEFAULT_GROUPS, GROUPS
 
 
 @dataclass(frozen=True)
@@ -53,17 +37,14 @@ class Roots:
     """Matches absolute paths against the roots, as given and with symlinks resolved."""
 
     def __init__(self, roots: Iterable[str]) -> None:
-        forms: dict[str, str] = {}
-        for root in roots:
-            given = os.path.normpath(root)
-            forms.setdefault(given, given)
-            forms.setdefault(os.path.realpath(given), given)
+        forms = {os.path.normpath(r) for r in roots}
+        forms |= {os.path.realpath(form) for form in forms}
         # Deepest first, so a nested root names its own paths.
-        self._forms = sorted(forms.items(), key=lambda item: -len(item[0]))
+        self._forms = sorted(forms, key=len, reverse=True)
 
     def relative(self, path: str) -> str | None:
         """`path` relative to the deepest root holding it ("." for a root), else None."""
-        for form, _ in self._forms:
+        for form in self._forms:
             if path == form:
                 return "."
             if path.startswith(form) and path[len(form)] == "/":

@@ -20,14 +20,13 @@ import contextlib
 import os
 import select
 import socket
-import sys
 import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from explorer.intercept import abi
+from explorer.intercept import abi, launcher
 from explorer.intercept.calls import decode
 from explorer.intercept.options import Roots, SyscallOptions
 from explorer.scheduling.server import Arrival
@@ -63,7 +62,6 @@ class _Held:
 class _Listener:
     child: int
     fd: int
-    pid: int
     poll: select.poll
     notif: abi.SeccompNotif = field(default_factory=abi.SeccompNotif)
     parked: _Held | None = None
@@ -91,6 +89,7 @@ class SyscallSupervisor:
         self._pending: dict[int, socket.socket] = {}  # accepted, before their hello
         self._listeners: dict[int, _Listener] = {}
         self.counts: dict[int, CallCounts] = {}
+        self._pids: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
@@ -103,11 +102,10 @@ class SyscallSupervisor:
 
     def wrap(self, child: int, argv: Sequence[str]) -> list[str]:
         """The command that runs `argv` as `child` under the filter."""
-        return [
-            sys.executable, "-m", "explorer.intercept.launcher",
+        return launcher.command(
             "--socket", self.path, "--child", str(child), "--parent", str(os.getpid()),
             "--groups", ",".join(self.options.groups), "--", *argv,
-        ]
+        )
 
     def release(self, child: int) -> None:
         """Let the child's held call run; its next queued call still waiting parks it."""
@@ -124,14 +122,14 @@ class SyscallSupervisor:
 
     def pid(self, child: int) -> int | None:
         """The pid the child's launcher reported (the target's, after its exec)."""
-        listener = self._listeners.get(child)
-        return None if listener is None else listener.pid
+        return self._pids.get(child)
 
     async def close(self) -> None:
-        """Let every held call run and stop listening. A child still running after this
+        """Let every held call run and stop listening; each child still connected is
+        reported gone, as `CheckpointServer.close` does. A child still running after this
         gets ENOSYS from its trapped calls: close once the children are gone."""
         for child in list(self._listeners):
-            self._drop(child, notify=False)
+            self._drop(child, notify=True)
         for pending in list(self._pending.values()):
             self._forget_pending(pending)
         if self._socket is not None:
@@ -174,9 +172,10 @@ class SyscallSupervisor:
             self._drop(child, notify=False)
         poll = select.poll()
         poll.register(fds[0], select.POLLIN)
-        listener = _Listener(child, fds[0], pid, poll)
+        listener = _Listener(child, fds[0], poll)
         self._listeners[child] = listener
         self.counts.setdefault(child, CallCounts())
+        self._pids[child] = pid
         assert self._loop is not None
         self._loop.add_reader(listener.fd, self._readable, listener)
 

@@ -83,3 +83,41 @@ async def test_killing_the_supervisor_kills_its_held_child(tmp_path: Path) -> No
     finally:
         loop.remove_reader(pidfd)
         os.close(pidfd)
+
+
+FAMILIES_CODE = """
+import fcntl, os
+fd = os.open("data", os.O_WRONLY | os.O_CREAT)
+os.write(fd, b"abc")
+os.pwrite(fd, b"x", 0)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+fcntl.fcntl(fd, fcntl.F_GETFL)
+os.fsync(fd)
+os.fdatasync(fd)
+fcntl.lockf(fd, fcntl.LOCK_UN)
+fcntl.flock(fd, fcntl.LOCK_SH)
+os.ftruncate(fd, 1)
+os.close(fd)
+os.truncate("data", 0)
+os.mkdir("dir")
+os.symlink("data", "dir/link")
+os.link("data", "dir/hard")
+os.replace("dir/hard", "moved")
+os.unlink("dir/link")
+os.rmdir("dir")
+"""
+
+
+async def test_each_call_is_named_after_its_family_and_path(tmp_path: Path) -> None:
+    groups = [group for group in GROUPS if group != "reads"]
+    async with Driver(SyscallOptions.under([tmp_path], groups)) as driver:
+        process = await driver.spawn(1, [sys.executable, "-c", FAMILIES_CODE], cwd=tmp_path)
+        await driver.run_in_turns([1])
+        assert await process.wait() == 0
+    assert driver.names(1) == [
+        "open:data", "write:data", "write:data", "lock:data", "fsync:data", "fdatasync:data",
+        "unlock:data", "lock:data", "truncate:data", "truncate:data", "mkdir:dir",
+        "symlink:dir/link", "link:dir/hard", "rename:moved", "unlink:dir/link", "rmdir:dir",
+    ]
+    rename = driver.arrivals[-3]
+    assert (rename.path, rename.other_path) == (str(tmp_path / "moved"), str(tmp_path / "dir/hard"))
