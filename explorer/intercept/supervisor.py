@@ -163,7 +163,8 @@ class SyscallSupervisor:
             message, fds = b"", []
         self._forget_pending(connection)
         words = message.decode("utf-8", "replace").split()
-        if len(fds) != 1 or len(words) != 3 or words[0] != "hello":
+        well_formed = len(words) == 3 and words[0] == "hello" and words[1].isdigit()
+        if len(fds) != 1 or not well_formed or not words[2].isdigit():
             for fd in fds:
                 os.close(fd)
             return
