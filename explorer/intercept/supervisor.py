@@ -69,6 +69,9 @@ class _Listener:
 
 
 class SyscallSupervisor:
+    """Holds the children's calls in `options`' groups under its roots. `counts[child]`:
+    how many of its notifications were held and passed; `pid(child)`: its process."""
+
     def __init__(
         self,
         on_arrival: Callable[[Arrival], None],
