@@ -1,0 +1,174 @@
+"""What holding a child's file-system calls costs: one child bare vs supervised.
+
+Two workloads, each run alone (one child at a time), in alternating rounds:
+- `script`: a Python script making 200 files under the root and renaming each;
+- `pull`: the reference CLI's `extension pull @stress/alpha@1.0.0` on a fresh repo (the root),
+  against the fixture registry (its own process).
+Configurations: `bare` (the command itself), `launcher` (under the launcher, a filter that
+traps nothing: the cost of the extra interpreter start), then the supervisor releasing each
+held call at once with the default groups, with each group alone, and with all of them.
+Prints the median and the least wall time of each (the least is the steadier figure on a
+shared machine), their ratios to bare, and the notifications held / passed at once per
+child (the mean over rounds).
+
+    .venv/bin/python bench/intercept.py [--rounds 15] [--dir /dev/shm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "fixtures"))
+
+from lifecycle.layout import Layout  # noqa: E402
+from lifecycle.ops import init  # noqa: E402
+
+from explorer.intercept.options import DEFAULT_GROUPS, GROUPS, SyscallOptions  # noqa: E402
+from explorer.intercept.supervisor import SyscallSupervisor  # noqa: E402
+from explorer.scheduling.server import Arrival  # noqa: E402
+
+SCRIPT = """
+import os
+for i in range(200):
+    with open(f"f{i}", "w") as out:
+        out.write("x")
+    os.rename(f"f{i}", f"g{i}")
+"""
+
+CONFIGS: list[tuple[str, tuple[str, ...] | None]] = [
+    ("bare", None),
+    ("launcher", ()),
+    ("default " + "+".join(DEFAULT_GROUPS), DEFAULT_GROUPS),
+    *((f"{group} only", (group,)) for group in GROUPS),
+    ("all groups", tuple(GROUPS)),
+]
+
+
+async def run_once(argv: list[str], root: Path, env: dict[str, str],
+                   groups: tuple[str, ...] | None) -> tuple[float, int, int]:
+    """Wall seconds, and notifications held and passed."""
+    if groups is None:
+        start = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            *argv, cwd=root, env=env, stdout=subprocess.DEVNULL
+        )
+        code = await process.wait()
+        wall = time.perf_counter() - start
+        _check(code, argv)
+        return wall, 0, 0
+    supervisor: SyscallSupervisor
+
+    def arrived(arrival: Arrival) -> None:
+        asyncio.get_running_loop().call_soon(supervisor.release, arrival.child)
+
+    supervisor = SyscallSupervisor(
+        arrived, lambda child: None, options=SyscallOptions.under([root], groups)
+    )
+    await supervisor.start()
+    try:
+        start = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            *supervisor.wrap(1, argv), cwd=root, env=env, stdout=subprocess.DEVNULL
+        )
+        code = await process.wait()
+        wall = time.perf_counter() - start
+    finally:
+        await supervisor.close()
+    _check(code, argv)
+    counts = supervisor.counts.get(1)
+    return wall, counts.held if counts else 0, counts.passed if counts else 0
+
+
+def _check(code: int, argv: list[str]) -> None:
+    if code != 0:
+        raise SystemExit(f"{' '.join(argv)} failed with exit {code}")
+
+
+def script_workload(work: Path) -> tuple[list[str], Callable[[], Path], dict[str, str]]:
+    def fresh() -> Path:
+        root = Path(tempfile.mkdtemp(dir=work))
+        return root
+
+    return [sys.executable, "-c", SCRIPT], fresh, dict(os.environ)
+
+
+def pull_workload(work: Path, registry_url: str
+                  ) -> tuple[list[str], Callable[[], Path], dict[str, str]]:
+    def fresh() -> Path:
+        root = Path(tempfile.mkdtemp(dir=work))
+        init(Layout(root))
+        return root
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RACE_EXPLORER_")}
+    env.update(PYTHONPATH=str(ROOT / "fixtures"), LIFECYCLE_REGISTRY_URL=registry_url)
+    argv = [sys.executable, "-m", "lifecycle", "--repo-dir", ".", "extension", "pull",
+            "@stress/alpha@1.0.0"]
+    return argv, fresh, env
+
+
+async def measure(name: str, argv: list[str], fresh: Callable[[], Path], env: dict[str, str],
+                  rounds: int) -> None:
+    walls: dict[str, list[float]] = {label: [] for label, _ in CONFIGS}
+    held: dict[str, list[int]] = {label: [] for label, _ in CONFIGS}
+    passed: dict[str, list[int]] = {label: [] for label, _ in CONFIGS}
+    for _ in range(rounds):
+        for label, groups in CONFIGS:
+            root = fresh()
+            wall, h, p = await run_once(argv, root, env, groups)
+            walls[label].append(wall)
+            held[label].append(h)
+            passed[label].append(p)
+            shutil.rmtree(root)
+    bare, bare_min = statistics.median(walls["bare"]), min(walls["bare"])
+    print(f"\n{name}: {rounds} rounds; wall per child, median and min; ratios to bare")
+    print(f"  {'configuration':34} {'median ms':>9} {'ratio':>6} {'min ms':>7} {'ratio':>6} "
+          f"{'held':>6} {'passed':>6}")
+    for label, _ in CONFIGS:
+        wall, least = statistics.median(walls[label]), min(walls[label])
+        print(f"  {label:34} {wall * 1000:9.1f} {wall / bare:6.2f} {least * 1000:7.1f} "
+              f"{least / bare_min:6.2f} {statistics.mean(held[label]):6.0f} "
+              f"{statistics.mean(passed[label]):6.0f}")
+
+
+def start_registry() -> tuple[subprocess.Popen[str], str]:
+    registry = subprocess.Popen(
+        [sys.executable, "-m", "lifecycle.registry"], stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "fixtures")),
+    )
+    assert registry.stdout is not None
+    return registry, registry.stdout.readline().strip()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--dir", help="where the roots are made (default: the temp dir); "
+                        "a tmpfs such as /dev/shm takes the disk's noise out")
+    args = parser.parse_args()
+    registry, url = start_registry()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-intercept-", dir=args.dir) as directory:
+            work = Path(directory)
+            await measure("script (200 creates + renames)", *script_workload(work),
+                          rounds=args.rounds)
+            await measure("pull (reference CLI, extension pull)", *pull_workload(work, url),
+                          rounds=args.rounds)
+    finally:
+        registry.terminate()
+        registry.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
