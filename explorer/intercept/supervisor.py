@@ -29,7 +29,7 @@ from pathlib import Path
 from explorer.intercept import abi, launcher
 from explorer.intercept.calls import decode
 from explorer.intercept.options import Roots, SyscallOptions
-from explorer.scheduling.server import Arrival
+from explorer.scheduling.checkpoints import Arrival
 
 
 @dataclass(frozen=True)

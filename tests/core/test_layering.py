@@ -19,7 +19,7 @@ PACKAGE = Path(explorer.__file__).parent
 # Each room of the core, lowest first; a room may import itself and the rooms before it.
 ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
-    "scheduling": ("scheduling",),
+    "scheduling": ("scheduling", "intercept"),
     "parts": ("snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
               "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
