@@ -9,6 +9,7 @@ runs and CI never load Textual.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -29,7 +30,9 @@ from explorer.rerun import (
 )
 from explorer.rerun import rerun as rerun_iteration
 from explorer.scenario import Scenario, ScenarioError
+from explorer.scheduling.factory import PCT_STEPS
 from explorer.scheduling.strategies import STRATEGIES
+from explorer.shard import per_seed_path, seed_plan
 from explorer.shrink import script_of, switches
 from explorer.shrink import shrink as shrink_iteration
 from explorer.trace import TraceError, TraceReader, replay_command
@@ -80,6 +83,15 @@ def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list
               help="Kill a child at a scheduling decision with this probability.")
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Parent of the repo dir (default: a temporary dir, removed after).")
+@click.option("--pct-steps", type=click.IntRange(min=1), default=PCT_STEPS, show_default=True,
+              help="PCT's k: the scheduling steps an iteration is expected to take.")
+@click.option("--shard", metavar="I/N",
+              help="Do shard I of N of the iterations (of the seeds with --seeds); "
+              "`race-explorer merge` puts the shards' traces together.")
+@click.option("--seeds", metavar="A..B",
+              help="A whole run per seed from A to B (headless; overrides --seed).")
+@click.option("--max-time", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Start no iteration after this many seconds; the run ends cleanly.")
 @click.version_option(explorer.__version__, prog_name="race-explorer")
 @click.pass_context
 def cli(
@@ -97,6 +109,10 @@ def cli(
     kill_at: str | None,
     kill_rate: float,
     work_dir: Path | None,
+    pct_steps: int,
+    shard: str | None,
+    seeds: str | None,
+    max_time: float | None,
 ) -> None:
     """Run a scenario's children concurrently, watch them, check and record every iteration."""
     if ctx.invoked_subcommand is not None:
@@ -104,13 +120,18 @@ def cli(
     options = RunOptions(
         seed=seed, iterations=iterations, profile=profile, bugs=bugs, trace_path=trace_path,
         work_dir=work_dir, strategy=strategy, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
+        pct_steps=pct_steps, shard=shard, seeds=seeds, max_time=max_time,
     )
     try:
         request = RunRequest.load(scenario_path, options)  # a bad one stops before any UI
     except (ScenarioError, RunError) as exc:
         _fail(str(exc))
+    if seeds and not headless:
+        _fail("--seeds runs one whole run after another: use it with --headless")
     try:
-        if headless:
+        if seeds:
+            code = _run_seeds(request, junit_path)
+        elif headless:
             from explorer.headless import run_headless
 
             code = run_headless(request, junit_path)
@@ -119,6 +140,21 @@ def cli(
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     ctx.exit(code)
+
+
+def _run_seeds(request: RunRequest, junit_path: Path | None) -> int:
+    """A job's seeds one after the other, a trace (and JUnit file) each; the worst exit code."""
+    from explorer.headless import run_headless
+
+    assert request.options.seeds is not None
+    codes = []
+    for seed in seed_plan(request.options.seeds, request.options.shard):
+        trace = request.options.trace_path
+        options = dataclasses.replace(
+            request.options, seed=seed, trace_path=per_seed_path(trace, seed) if trace else None)
+        one = dataclasses.replace(RunRequest.of(request.scenario, options), argv=request.argv)
+        codes.append(run_headless(one, per_seed_path(junit_path, seed) if junit_path else None))
+    return max(codes, default=0)
 
 
 def _reader(trace: Path, iteration: int | None) -> TraceReader:
@@ -242,6 +278,27 @@ def shrink(trace: Path, iteration: int, budget: int) -> None:
     click.echo(f"re-execute it: {replay_command(best.trace, RERUN_ITERATION, rerun=True)}")
     click.echo(f"step through it: {replay_command(best.trace, RERUN_ITERATION)}")
     sys.exit(0)
+
+
+@cli.command()
+@click.argument("traces", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Where the summary (.txt, .md) and junit.xml go.")
+def merge(traces: tuple[Path, ...], out: Path) -> None:
+    """Merge the traces of a run's shards (--shard, --seeds): one summary, one JUnit file,
+    one exit code (0 clean, 1 something failed, 2 not shards of one run, 65 a shard missing
+    or damaged)."""
+    from explorer.merge import MergeError, merge_traces, summary_lines, write_outputs
+
+    try:
+        merged = merge_traces(list(traces))
+    except MergeError as exc:
+        _fail(str(exc))
+    write_outputs(merged, out)
+    for line in summary_lines(merged):
+        click.echo(visible(line))
+    click.echo(f"written: {out / 'summary.txt'}, {out / 'summary.md'}, {out / 'junit.xml'}")
+    sys.exit(merged.exit_code)
 
 
 def main() -> None:

@@ -46,6 +46,10 @@ class Judge:
         self.failed = False  # some block failed: the run exits 1
         self._carried: set[str] = set()  # extensions left with tolerated breaks, unrepaired
 
+    def start_afresh(self) -> None:
+        """The repo dir was put back to an earlier state: nothing tolerated is carried."""
+        self._carried = set()
+
     async def judge(
         self, block: Block, phase: Phase, snapshot: Snapshot, extra: Sequence[Break] = ()
     ) -> IterationFinished:

@@ -17,7 +17,8 @@ from typing import Any
 
 from explorer.scenario import Scenario, load_scenario
 from explorer.scheduling.base import SchedulerFactory
-from explorer.scheduling.factory import make_factory
+from explorer.scheduling.factory import PCT_STEPS, make_factory
+from explorer.shard import Shard, parse_seeds
 from explorer.trace import default_trace_path
 
 _PATH_OPTIONS = ("trace_path", "work_dir")
@@ -39,11 +40,16 @@ class RunOptions:
     depth: int = 3
     kill_at: str | None = None
     kill_rate: float = 0.0
+    pct_steps: int = PCT_STEPS  # PCT's k: fixed, so a shard decides as the whole run does
+    shard: str | None = None  # "I/N": this job's share of the iterations (or of the seeds)
+    seeds: str | None = None  # "A..B": a whole run per seed (the CLI runs them one by one)
+    max_time: float | None = None  # seconds: start no iteration after this
 
     def scheduler_factory(self) -> SchedulerFactory:
         try:
             return make_factory(self.strategy, self.seed, depth=self.depth,
-                                kill_at=self.kill_at, kill_rate=self.kill_rate)
+                                kill_at=self.kill_at, kill_rate=self.kill_rate,
+                                pct_steps=self.pct_steps)
         except ValueError as exc:
             raise RunError(str(exc)) from exc
 
@@ -83,6 +89,13 @@ class RunRequest:
     def check(self) -> None:
         """RunError if the options ask for something this scenario cannot do."""
         self.options.scheduler_factory()
+        try:
+            if self.options.shard:
+                Shard.parse(self.options.shard)
+            if self.options.seeds:
+                parse_seeds(self.options.seeds)
+        except ValueError as exc:
+            raise RunError(str(exc)) from exc
         given = {"profile": self.options.profile, "bugs": self.options.bugs}
         for name, value in given.items():
             if value and name not in self.scenario.uses:

@@ -47,7 +47,9 @@ from explorer.request import RunError, RunOptions, trace_path_of
 from explorer.scenario import Command, Scenario
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
 from explorer.services import start_service
+from explorer.shard import header_fields, isolates_iterations, iteration_plan, restore_repo
 from explorer.signals import signals_call
+from explorer.snapshot import archive_dir
 from explorer.trace import TraceWriter, make_header
 
 __all__ = ["RunError", "RunOptions", "Runner"]
@@ -72,6 +74,9 @@ class Runner:
         self.control = control or RunControl()
         self.factory = scheduler_factory or options.scheduler_factory()
         self.iterations = scenario.iterations if options.iterations is None else options.iterations
+        # The iterations this run does (a shard's share) and whether each starts afresh.
+        self.plan = iteration_plan(self.iterations, options.shard, options.seeds)
+        self._isolated = isolates_iterations(options.shard, options.seeds)
         self.handle_signals = True  # a face that owns SIGINT itself sets this False
         self._trace_path = trace_path_of(scenario, options)
         self._consumers: list[Callable[[Event], None]] = []
@@ -120,6 +125,7 @@ class Runner:
         writer = TraceWriter(self._trace_path, make_header(
             scenario=self.scenario.name, scenario_path=self._scenario_path(),
             seed=self.options.seed,
+            extra=header_fields(self.scenario, self.options.to_dict()),
         ))
         self._consumers.insert(0, writer)  # first: a failing face still leaves a trace
         created = self.options.work_dir is None
@@ -199,14 +205,29 @@ class Runner:
 
             if not await self._setup():
                 return
-            for iteration in range(1, self.iterations + 1):
+            fresh = await asyncio.to_thread(archive_dir, self._repo) if self._isolated else None
+            stopped = False  # by a face or Ctrl-C: the reconcile is skipped
+            for place, iteration in enumerate(self.plan):
                 if self._interrupted or not await self.control.next_iteration():
+                    stopped = True
                     break
+                if self.options.max_time is not None and self.now() >= self.options.max_time:
+                    break  # --max-time: a clean end at an iteration boundary, then the reconcile
+                if fresh is not None and place:
+                    await self._start_afresh(fresh)
                 await self._iteration(iteration)
-                self._completed = iteration
-            else:
-                if not self._interrupted:
-                    await self._final(self.iterations + 1)
+                self._completed += 1
+            if not stopped and not self._interrupted:
+                await self._final(self.iterations + 1)
+
+    async def _start_afresh(self, archive: str) -> None:
+        """Put the repo dir back as the setup left it (a shard's iterations, see shard.py)."""
+        assert self._edges is not None and self._observer is not None
+        await self._edges.abandon()  # the last block's end state is being archived
+        await asyncio.to_thread(restore_repo, self._repo, archive)
+        await self._observer.let_go()  # the restore's own changes belong to no block
+        self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
+        self._judge.start_afresh()
 
     async def _setup(self) -> bool:
         """Block 0: the setup steps in order; False when one failed (the run stops)."""

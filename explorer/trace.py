@@ -43,9 +43,12 @@ class TraceError(Exception):
 
 
 def make_header(
-    *, scenario: str, scenario_path: str | None, seed: int, argv: list[str] | None = None
+    *, scenario: str, scenario_path: str | None, seed: int, argv: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`extra`: what the run says about its work (its options, its shard), for `merge`."""
     return {
+        **(extra or {}),
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "explorer": explorer.__version__,

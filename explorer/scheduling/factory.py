@@ -15,11 +15,14 @@ from explorer.scheduling.strategies import STRATEGIES, Strategy, StrategyInputs
 
 # Every checkpoint source by name, as STRATEGIES names the strategies; the first is the default.
 CHECKPOINT_MODES: dict[str, SourceFactory] = {"hook": CheckpointServer}
-FIRST_GUESS_STEPS = 30  # PCT's k before any iteration has been measured
+# PCT's k, the steps an iteration is expected to take. Fixed, not learnt from the iterations
+# before: an iteration's decisions then depend only on the seed and its number, so a shard
+# (`--shard`) that never ran those iterations decides exactly as the whole run does.
+PCT_STEPS = 30
 
 
 class ControlledFactory(SchedulerFactory):
-    """One seeded scheduler per iteration; PCT learns k from the iterations before."""
+    """One seeded scheduler per iteration, made from the seed and the iteration's number."""
 
     def __init__(
         self,
@@ -31,6 +34,7 @@ class ControlledFactory(SchedulerFactory):
         kill_at: str | None = None,
         kill_rate: float = 0.0,
         checkpoints: str = "hook",
+        pct_steps: int = PCT_STEPS,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r} (expected one of: "
@@ -40,18 +44,14 @@ class ControlledFactory(SchedulerFactory):
         self._source = CHECKPOINT_MODES[checkpoints]
         self.seed, self.depth, self.grace = seed, depth, grace
         self.kill_at, self.kill_rate = kill_at, kill_rate
-        self._made: list[ControlledScheduler] = []
-
-    def expected_steps(self) -> int:
-        done = [s.steps for s in self._made if s.steps]
-        return round(sum(done) / len(done)) if done else FIRST_GUESS_STEPS
+        self.pct_steps = pct_steps
 
     def for_block(self, iteration: int) -> Scheduler:
         rng = random.Random(f"{self.seed}:{iteration}")
         faults = KillFaults(
             at=self.kill_at, rate=self.kill_rate, rng=random.Random(f"{self.seed}:{iteration}:kill")
         )
-        k, make = self.expected_steps(), self._make
+        k, make = self.pct_steps, self._make
 
         def strategy(children: Sequence[int]) -> Strategy:
             assert make is not None
@@ -61,7 +61,6 @@ class ControlledFactory(SchedulerFactory):
             None if make is None else strategy, grace=self.grace, faults=faults,
             checkpoints=self._source,
         )
-        self._made.append(scheduler)
         return scheduler
 
 
@@ -89,10 +88,11 @@ def make_factory(
     depth: int = 3,
     kill_at: str | None = None,
     kill_rate: float = 0.0,
+    pct_steps: int = PCT_STEPS,
 ) -> SchedulerFactory:
     """`os` without kill faults needs no socket at all: the plain factory."""
     if strategy == "os" and kill_at is None and not kill_rate:
         return SchedulerFactory()
     return ControlledFactory(
-        strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate
+        strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate, pct_steps=pct_steps
     )

@@ -23,9 +23,9 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "parts": ("snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
               "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
-               "judge", "healer", "edges", "signals"),
-    "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "cli",
-              "__main__"),
+               "judge", "healer", "edges", "signals", "shard"),
+    "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",
+              "cli", "__main__"),
 }
 ORDER = list(ROOMS)
 # The one arrow from the core to the app: the command line loads it when asked for it.
