@@ -1,130 +1,193 @@
-"""Calibration: how many iterations each strategy needs to find each seeded bug.
+"""Calibration: how often, and how soon, each strategy finds each seeded bug.
 
-For every target (the `swamp-w2` profile, each seeded bug of the reference
-CLI) and every strategy, runs the default scenario until the first failing
-iteration or the seed test's budget of 50, and prints the table. Then takes
-the `swamp-w2` break that `pct` found, reruns it 20 times under its recorded
-schedule, and shrinks it. `correct` must stay clean under every strategy and
-under kill faults.
+Every target (the `swamp-w2` profile and each seeded bug of the reference CLI)
+x strategy x checkpoint mode x seed runs the default scenario (the collision
+scenario for `no-duplicate-rollback`) until its first failing iteration or the
+budget. Printed per target and strategy: the detection rate over the seeds and
+the median iterations to the first failure among the seeds that found it, with
+PCT's bound beside them: for n children, k expected steps and depth d, at
+least 1/(n k^(d-1)) an iteration, so 1-(1-p)^budget within the budget.
 
-    .venv/bin/python bench/find_bugs.py [--seeds 3] [--budget 50]
+The cells are independent runs, so they shard: `--jobs` processes on one
+machine (each cell a process of its own), `--shard I/N` of the cells for a CI
+job, each writing its results as JSON lines (`--out`); `--table FILE...`
+prints the table from the result files of every job. A checkpoint mode the
+explorer does not offer yet is skipped with a note.
+
+    .venv/bin/python bench/find_bugs.py [--seeds 1..10] [--budget 50] [--jobs 2]
+        [--strategies os,random,pct] [--modes hook,syscalls] [--out results.jsonl]
+    .venv/bin/python bench/find_bugs.py --table results-*.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
+import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from explorer.control import RunControl
 from explorer.events import Event, IterationFinished
-from explorer.rerun import describe_schedule, load_recorded, rerun, scenario_of, signature
-from explorer.runner import Runner, RunOptions
-from explorer.scenario import Scenario, load_scenario
-from explorer.shrink import script_of, shrink, switches
-from explorer.trace import TraceReader
+from explorer.request import RunOptions
+from explorer.runner import Runner
+from explorer.scenario import load_scenario
+from explorer.scheduling.factory import PCT_STEPS
+from explorer.shard import Shard, parse_seeds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 from lifecycle.faults import BUGS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 STRATEGIES = ("os", "random", "pct")
+MODES = ("hook", "syscalls")
+CHILDREN = 4  # both scenarios run four ops at once
+DEPTH = 3
 
 
-async def first_failure(
-    scenario: Scenario, options: RunOptions, budget: int
-) -> tuple[int | None, Path]:
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    target: str
+    strategy: str
+    mode: str
+    seed: int
+
+
+def targets() -> dict[str, tuple[str | None, list[str], str | None]]:
+    """Each target: its profile, its bugs, its scenario file (None: the default)."""
+    rows: dict[str, tuple[str | None, list[str], str | None]] = {
+        "profile swamp-w2": ("swamp-w2", [], None)}
+    for bug in BUGS:
+        scenario = str(HERE / "collision.toml") if bug == "no-duplicate-rollback" else None
+        rows[bug] = (None, [bug], scenario)
+    rows["profile correct (no bug)"] = ("correct", [], None)  # must stay at 0
+    return rows
+
+
+def offered_modes() -> set[str]:
+    """The checkpoint modes this explorer's RunOptions take (hook always: the protocol)."""
+    names = {f.name for f in dataclasses.fields(RunOptions)}
+    if "checkpoints" not in names:
+        return {"hook"}
+    from explorer.scheduling.factory import CHECKPOINT_MODES
+
+    return set(CHECKPOINT_MODES)
+
+
+async def _first_failure(cell: Cell, budget: int, trace: Path) -> int | None:
+    profile, bugs, scenario_path = targets()[cell.target]
+    scenario = load_scenario(Path(scenario_path) if scenario_path else None)
+    extra = {"checkpoints": cell.mode} if cell.mode != "hook" else {}
+    options = RunOptions(seed=cell.seed, iterations=budget, profile=profile, bugs=bugs,
+                         strategy=cell.strategy, trace_path=trace, **extra)
     control = RunControl()
     found: list[int] = []
 
     def watch(event: Event) -> None:
-        if isinstance(event, IterationFinished) and event.verdict == "failed" and event.iteration:
+        if isinstance(event, IterationFinished) and event.verdict == "failed" and (
+                1 <= event.iteration <= budget):
             found.append(event.iteration)
             control.stop()
 
-    options.iterations = budget
     runner = Runner(scenario, options, control=control)
     runner.handle_signals = False
     runner.subscribe(watch)
     await runner.run()
-    return (found[0] if found else None), runner.trace_path
+    return found[0] if found else None
 
 
-def targets() -> list[tuple[str, str | None, list[str], Path | None]]:
-    rows: list[tuple[str, str | None, list[str], Path | None]] = [
-        ("profile swamp-w2", "swamp-w2", [], None)
-    ]
-    for bug in BUGS:
-        scenario = HERE / "collision.toml" if bug == "no-duplicate-rollback" else None
-        rows.append((bug, None, [bug], scenario))
-    return rows
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--budget", type=int, default=50)
-    args = parser.parse_args()
-    traces = Path(tempfile.mkdtemp(prefix="race-explorer-bench-"))
-    pct_w2: tuple[Path, int] | None = None
-
-    print(f"iterations to the first failure (budget {args.budget}, seeds 0..{args.seeds - 1});"
-          " '-' = not found")
-    print(f"{'target':28}" + "".join(f"{s:>16}" for s in STRATEGIES))
-    for name, profile, bugs, scenario_path in targets():
-        scenario = load_scenario(scenario_path)
-        cells = []
-        for strategy in STRATEGIES:
-            found = []
-            for seed in range(args.seeds):
-                options = RunOptions(seed=seed, profile=profile, bugs=bugs, strategy=strategy,
-                                     trace_path=traces / f"{name}-{strategy}-{seed}.jsonl")
-                at, trace = await first_failure(scenario, options, args.budget)
-                found.append(at)
-                if at and profile == "swamp-w2" and strategy == "pct" and pct_w2 is None:
-                    pct_w2 = (trace, at)
-            cells.append(",".join("-" if f is None else str(f) for f in found))
-        print(f"{name:28}" + "".join(f"{c:>16}" for c in cells), flush=True)
-
-    scenario = load_scenario(None)
-    for strategy, kill_rate in (("os", 0.0), ("random", 0.0), ("pct", 0.0), ("pct", 0.05)):
-        options = RunOptions(seed=0, strategy=strategy, kill_rate=kill_rate,
-                             trace_path=traces / f"correct-{strategy}-{kill_rate}.jsonl")
-        at, _ = await first_failure(scenario, options, args.budget)
-        kills = f", kill rate {kill_rate}" if kill_rate else ""
-        verdict = "clean" if at is None else f"FAILED at {at}"
-        print(f"correct under {strategy}{kills}: {verdict} ({args.budget} iterations)")
-
-    if pct_w2 is None:
-        print("pct found no swamp-w2 break to replay")
-        return
-    trace, iteration = pct_w2
-    reader = TraceReader(trace)
-    recorded = load_recorded(reader, iteration)
-    scenario = scenario_of(reader)
-    same = 0
+def run_cell(cell: Cell, budget: int) -> dict[str, Any]:
+    """One cell in this process (a pool worker); its trace is removed after."""
     start = time.monotonic()
-    for n in range(20):
-        outcome = await rerun(recorded, scenario, traces / f"rerun-{n}.jsonl")
-        same += signature(outcome.breaks) == signature(recorded.breaks)
-    print(f"\nswamp-w2 under pct, iteration {iteration}: "
-          f"{'; '.join(b.message for b in recorded.failing)}")
-    print(f"reruns under the recorded schedule reproducing it: {same}/20 "
-          f"({(time.monotonic() - start) / 20:.2f} s each)")
-    result = await shrink(recorded, scenario)
-    if result is None:
-        print("shrink: the break did not reproduce")
+    with tempfile.TemporaryDirectory(prefix="find-bugs-") as scratch:
+        at = asyncio.run(_first_failure(cell, budget, Path(scratch) / "trace.jsonl"))
+    return {**dataclasses.asdict(cell), "budget": budget, "found_at": at,
+            "seconds": round(time.monotonic() - start, 2)}
+
+
+def pct_bound(budget: int, k: int = PCT_STEPS, depth: int = DEPTH) -> str:
+    p = 1 / (CHILDREN * k ** (depth - 1))
+    return f"1/{round(1 / p)} an iteration, {1 - (1 - p) ** budget:.1%} in {budget}"
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    cells: dict[tuple[str, str, str], list[int | None]] = {}
+    budget = max((r["budget"] for r in results), default=0)
+    for r in results:
+        cells.setdefault((r["target"], r["mode"], r["strategy"]), []).append(r["found_at"])
+    modes = sorted({m for _, m, _ in cells}, key=MODES.index)
+    lines = [f"detection rate over the seeds (median iterations to the first failure among "
+             f"those found), budget {budget}; PCT bound (n={CHILDREN}, k={PCT_STEPS}, "
+             f"d={DEPTH}): {pct_bound(budget)}", ""]
+    head = "| target | " + " | ".join(f"{s} ({m})" for m in modes for s in STRATEGIES) + " |"
+    lines += [head, "| --- |" + " ---: |" * (len(modes) * len(STRATEGIES))]
+    for target in targets():
+        row = []
+        for mode in modes:
+            for strategy in STRATEGIES:
+                found = cells.get((target, mode, strategy))
+                if not found:
+                    row.append("")
+                    continue
+                hits = [f for f in found if f is not None]
+                median = f" ({statistics.median(hits):g})" if hits else ""
+                row.append(f"{len(hits)}/{len(found)}{median}")
+        lines.append(f"| {target} | " + " | ".join(row) + " |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="1..10")
+    parser.add_argument("--budget", type=int, default=50)
+    parser.add_argument("--jobs", type=int, default=2, help="processes at once (2 cores: 2)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--targets", help="comma separated (default: every target)")
+    parser.add_argument("--shard", help="I/N: this job's share of the cells")
+    parser.add_argument("--out", type=Path, help="append each cell's result here (JSON lines)")
+    parser.add_argument("--table", nargs="+", type=Path, metavar="RESULTS",
+                        help="only print the table from these result files")
+    args = parser.parse_args()
+    if args.table:
+        results = [json.loads(line) for path in args.table
+                   for line in path.read_text().splitlines() if line.strip()]
+        print("\n".join(table(results)))
         return
-    best = result.best
-    print(f"shrink: {len(recorded.children)} children, "
-          f"{switches(script_of(recorded.decisions))} switches -> {len(best.children)} children "
-          f"({', '.join(c.label for c in best.children)}), "
-          f"{switches(script_of(best.decisions))} switches, in {result.tried} tries")
-    print(describe_schedule(best.decisions, best.children))
+
+    offered = offered_modes()
+    modes = []
+    for mode in args.modes.split(","):
+        if mode in offered:
+            modes.append(mode)
+        else:
+            print(f"note: checkpoint mode {mode} skipped: this explorer has no "
+                  f"--checkpoints {mode} yet", flush=True)
+    chosen = args.targets.split(",") if args.targets else list(targets())
+    cells = [Cell(t, s, m, seed) for t in chosen for m in modes
+             for s in args.strategies.split(",") for seed in parse_seeds(args.seeds)]
+    if args.shard:
+        shard = Shard.parse(args.shard)
+        cells = [c for place, c in enumerate(cells) if place % shard.count == shard.index - 1]
+    print(f"{len(cells)} runs, {args.jobs} at a time", flush=True)
+    results = []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_cell, cell, args.budget) for cell in cells]
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            print(json.dumps(result), flush=True)
+            if args.out:
+                with args.out.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(result) + "\n")
+    print("\n".join(table(results)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
