@@ -23,6 +23,7 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -72,8 +73,10 @@ class _Child:
 class HeadlessReporter:
     """Subscribe it to a runner; `exit_code` is set once the run finished."""
 
-    def __init__(self, console: Console, trace_path: Path, *, github: bool = False) -> None:
+    def __init__(self, console: Console, trace_path: Path, *, github: bool = False,
+                 planned: int | None = None) -> None:
         self.console = console
+        self.planned = planned  # iterations this run does (a shard's share), for the bar
         self.trace_path = trace_path
         self.github = github
         self.exit_code: int | None = None
@@ -141,9 +144,11 @@ class HeadlessReporter:
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[verdicts]}"), TimeElapsedColumn(),
+                TextColumn("eta"), TimeRemainingColumn(),
                 console=self.console, transient=True,
             )
-            self._task = self._progress.add_task("setup", total=event.iterations,
+            total = event.iterations if self.planned is None else self.planned
+            self._task = self._progress.add_task("setup", total=total,
                                                  verdicts="")
             self._progress.start()
 
@@ -231,7 +236,8 @@ def run_headless(request: RunRequest, junit_path: Path | None = None,
     err = Console(stderr=True, soft_wrap=True)
     runner = Runner(request.scenario, request.options)
     reporter = HeadlessReporter(console, runner.trace_path,
-                                github=os.environ.get("GITHUB_ACTIONS") == "true")
+                                github=os.environ.get("GITHUB_ACTIONS") == "true",
+                                planned=len(runner.plan))
     runner.subscribe(reporter)
     junit = JUnitRecorder(runner.trace_path) if junit_path else None
     if junit is not None:
@@ -244,4 +250,7 @@ def run_headless(request: RunRequest, junit_path: Path | None = None,
     finally:
         if junit is not None and junit_path is not None:
             junit.write(junit_path)
+    if not finished.interrupted and finished.iterations < len(runner.plan):
+        console.print(f"stopped by --max-time after {finished.iterations} of "
+                      f"{len(runner.plan)} iterations", markup=False, highlight=False)
     return finished.exit_code
