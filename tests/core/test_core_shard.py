@@ -24,6 +24,8 @@ from tests.core.core_helpers import REPO_ROOT
 WORKFLOW = REPO_ROOT / "docs" / "ci-github-actions.yml"
 EXPLORER = f"{sys.executable} -m explorer"
 PARALLEL = 2  # the machine's cores
+# Five runs of the reference CLI (about 40 s on a quiet 2-core machine): room for a busy one.
+pytestmark = pytest.mark.timeout(400)
 
 
 def workflow() -> tuple[list[int], str, list[str]]:
