@@ -38,6 +38,7 @@ from explorer.scenario_keys import (
     EXPECTED_FAILURE,
     INVARIANT,
     LAYOUT,
+    MODEL,
     PLACEHOLDERS,
     SERVICE,
     TOP,
@@ -45,6 +46,7 @@ from explorer.scenario_keys import (
     Key,
     Table,
 )
+from explorer.serial import SERIALIZABLE, ModelError, load_model, serializable_check
 from explorer.snapshot import Layout
 
 __all__ = ["Command", "Scenario", "ScenarioError", "Service", "Transient", "load_scenario"]
@@ -223,6 +225,8 @@ class _Parser:
         invariants = with_evidence(
             self.invariants(self.value(data, TOP["invariants"], "", list(BUILTIN))),
             self.evidence)
+        if "model" in data:
+            invariants = (*invariants, self.model(data["model"], fixtures))
         return Scenario(
             name=name, path=path, ops=ops, services=services,
             description=self.value(data, TOP["description"], ""),
@@ -413,3 +417,14 @@ class _Parser:
             return re.compile(raw)
         except re.error as exc:
             raise self.fail(f"{where}.{key.name}", f"a regular expression ({exc})", raw) from exc
+
+    def model(self, value: Any, fixtures: str) -> Invariant:
+        table = self.table(value, "model", MODEL)
+        if "plugin" not in table:
+            raise self.fail("model.plugin", MODEL["plugin"].expected)
+        name = self.value(table, MODEL["plugin"], "model")
+        try:
+            model = load_model(name, [self.base_dir, (self.base_dir / fixtures).resolve()])
+        except ModelError as exc:
+            raise self.fail("model.plugin", f"a usable model module ({exc})", name) from exc
+        return Invariant(SERIALIZABLE, "quiescent", serializable_check(model))

@@ -104,6 +104,7 @@ TOP = Table("", (
     Key("expected_failures", "tables", "failures an op may end with that `children_succeed` "
         "accepts (below)"),
     Key("evidence", "tables", "output lines that prove a break (below)"),
+    Key("model", "table", "a model of the ops, for the `serializable` check (below)"),
 ))
 
 COMMAND = Table("[[setup]], [[ops]], [reconcile]", (
@@ -152,13 +153,19 @@ EVIDENCE = Table("[[evidence]]", (
     Key("means", "text", "what the line says happened, for the break's message", ""),
 ))
 
+MODEL = Table("[model]", (
+    Key("plugin", "string", "a module with `observe(snapshot)` and `apply(state, op)`, looked "
+        "for beside the file and in `fixtures`"),
+))
+
 LAYOUT = Table("[layout]", (
     Key("lockfile", "string", "the lockfile", Layout.lockfile),
     Key("catalog", "string", "the SQLite catalog", Layout.catalog),
     Key("tree", "string", "the extracted tree", Layout.tree),
 ))
 
-TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, LAYOUT)
+TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, MODEL,
+          LAYOUT)
 
 # What templates may name besides one placeholder per service (its URL).
 PLACEHOLDERS: dict[str, str] = {
