@@ -49,12 +49,13 @@ class Launcher:
 
         def started(pid: int) -> None:
             block.pgids[spec.child] = pid
+            block.began(spec.child, self.now())
             self.emit(ChildStarted(t=self.now(), iteration=iteration, child=spec.child,
                                    label=spec.label, argv=spec.argv, pid=pid))
             scheduler.child_started(spec.child, pid)
 
         def line(stream: Stream, text: str) -> None:
-            block.add_line(spec.child, text)
+            block.add_line(spec.child, text, stream)
             self.emit(ChildOutput(t=self.now(), iteration=iteration, child=spec.child,
                                   stream=stream, line=text))
 
@@ -64,7 +65,7 @@ class Launcher:
                                      held=self.held)
         finally:
             scheduler.child_exited(spec.child)
-        block.exited(spec.child, result.returncode)
+        block.exited(spec.child, result.returncode, result.killed, self.now())
         if result.killed == "fault":
             block.fault_killed.append(spec.argv)
         if result.killed == "timeout":

@@ -293,12 +293,12 @@ class Runner:
         assert self._observer is not None
         specs = [self._launcher.expansion.spec(i, command) for i, command in enumerate(commands)]
         start = self.now()
-        block = Block(iteration, specs, started=start)
+        block = Block(iteration, specs, started=start, kind=kind)
         archive, snapshot = await self._edges.start_state(start)
         self.emit(IterationStarted(t=start, iteration=iteration, block=kind, children=specs))
         event = snapshot.to_event(t=self.now(), iteration=iteration, phase="start")
         self.emit(StateSnapshot(**{**event.__dict__, "archive": archive}))
-        block.last = snapshot
+        block.last = block.start = snapshot
         self._observer.follow(block)
         return block
 

@@ -24,10 +24,21 @@ import explorer
 from explorer.classify import Transient
 from explorer.events import When
 from explorer.invariants import BUILTIN, Check, Invariant
+from explorer.outcomes import (
+    CHILDREN_SUCCEED,
+    Evidence,
+    ExpectedFailure,
+    children_succeed_check,
+    nothing,
+    with_evidence,
+)
 from explorer.scenario_keys import (
     COMMAND,
+    EVIDENCE,
+    EXPECTED_FAILURE,
     INVARIANT,
     LAYOUT,
+    MODEL,
     PLACEHOLDERS,
     SERVICE,
     TOP,
@@ -35,6 +46,7 @@ from explorer.scenario_keys import (
     Key,
     Table,
 )
+from explorer.serial import SERIALIZABLE, ModelError, load_model, serializable_check
 from explorer.snapshot import Layout
 
 __all__ = ["Command", "Scenario", "ScenarioError", "Service", "Transient", "load_scenario"]
@@ -133,6 +145,8 @@ class _Parser:
         self.plugins = plugins  # look for plugins beside the file (not beside the package)
         self.placeholders: set[str] = set(PLACEHOLDERS)
         self.used: set[str] = set()
+        self.expected: tuple[ExpectedFailure, ...] = ()  # what children_succeed accepts
+        self.evidence: tuple[Evidence, ...] = ()
 
     def fail(self, key: str, expected: str, value: Any = ...) -> ScenarioError:
         got = "" if value is ... else f", got {value!r:.60}"
@@ -202,7 +216,17 @@ class _Parser:
         if "ops" not in data:
             raise self.fail("ops", TOP["ops"].expected)
         ops = self.commands(data["ops"], "ops", prefix, minimum=1)
-        invariants = self.invariants(self.value(data, TOP["invariants"], "", list(BUILTIN)))
+        setup = self.commands(data.get("setup", []), "setup", prefix, minimum=0)
+        reconcile = (self.command(data["reconcile"], "reconcile", prefix, "reconcile")
+                     if "reconcile" in data else None)
+        labels = {c.label for c in (*ops, *setup, *([reconcile] if reconcile else []))}
+        self.expected = self.expected_failures(data.get("expected_failures", []), labels)
+        self.evidence = self.evidence_patterns(data.get("evidence", []))
+        invariants = with_evidence(
+            self.invariants(self.value(data, TOP["invariants"], "", list(BUILTIN))),
+            self.evidence)
+        if "model" in data:
+            invariants = (*invariants, self.model(data["model"], fixtures))
         return Scenario(
             name=name, path=path, ops=ops, services=services,
             description=self.value(data, TOP["description"], ""),
@@ -211,9 +235,8 @@ class _Parser:
             timeout=self.value(data, TOP["timeout"], ""),
             fixtures=(self.base_dir / fixtures).resolve(),
             env=self.value(data, TOP["env"], "", {}),
-            setup=self.commands(data.get("setup", []), "setup", prefix, minimum=0),
-            reconcile=(self.command(data["reconcile"], "reconcile", prefix, "reconcile")
-                       if "reconcile" in data else None),
+            setup=setup,
+            reconcile=reconcile,
             watch=self.watch(self.value(data, TOP["watch"], "")),
             layout=self.layout(data.get("layout", {})),
             invariants=invariants,
@@ -306,9 +329,14 @@ class _Parser:
     def invariant_by_name(self, ref: str, key: str) -> Invariant:
         if ref in BUILTIN:
             return BUILTIN[ref]
+        if ref == CHILDREN_SUCCEED:
+            return Invariant(ref, "quiescent", children_succeed_check(self.expected))
+        if ref in {item.invariant for item in self.evidence}:
+            return Invariant(ref, "quiescent", nothing)  # with_evidence fills it
         if ":" not in ref:
-            raise self.fail(key, "a built-in invariant (" + ", ".join(BUILTIN)
-                            + ") or a `module:function` plugin", ref)
+            raise self.fail(key, "a built-in invariant (" + ", ".join([*BUILTIN, CHILDREN_SUCCEED])
+                            + "), one an [[evidence]] table names or a `module:function` "
+                            "plugin", ref)
         module_name, _, func_name = ref.partition(":")
         base = str(self.base_dir)  # plugins usually sit beside their scenario file
         if self.plugins and base not in sys.path:
@@ -351,3 +379,52 @@ class _Parser:
                 names = frozenset(listed)
             out.append(Transient(pattern, names))
         return tuple(out)
+
+    def expected_failures(self, value: Any, labels: set[str]) -> tuple[ExpectedFailure, ...]:
+        out: list[ExpectedFailure] = []
+        for where, table in self.tables(value, "expected_failures", EXPECTED_FAILURE):
+            pattern = self.regex(table, EXPECTED_FAILURE["pattern"], where)
+            exits = table.get("exit")
+            if exits is not None and (not isinstance(exits, list) or not all(
+                    isinstance(e, int) and not isinstance(e, bool) for e in exits)):
+                raise self.fail(f"{where}.exit", EXPECTED_FAILURE["exit"].expected, exits)
+            ops = table.get("ops")
+            if ops is not None:
+                if not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
+                    raise self.fail(f"{where}.ops", EXPECTED_FAILURE["ops"].expected, ops)
+                for j, label in enumerate(ops):
+                    if label not in labels:
+                        raise self.fail(f"{where}.ops[{j}]", "the label of one of the "
+                                        "scenario's commands (" + ", ".join(sorted(labels))
+                                        + ")", label)
+            out.append(ExpectedFailure(pattern, None if exits is None else frozenset(exits),
+                                       None if ops is None else frozenset(ops)))
+        return tuple(out)
+
+    def evidence_patterns(self, value: Any) -> tuple[Evidence, ...]:
+        out: list[Evidence] = []
+        for where, table in self.tables(value, "evidence", EVIDENCE):
+            pattern = self.regex(table, EVIDENCE["pattern"], where)
+            out.append(Evidence(pattern, self.value(table, EVIDENCE["invariant"], where),
+                                self.value(table, EVIDENCE["means"], where)))
+        return tuple(out)
+
+    def regex(self, table: Mapping[str, Any], key: Key, where: str) -> re.Pattern[str]:
+        if key.name not in table:
+            raise self.fail(f"{where}.{key.name}", key.expected)
+        raw = self.value(table, key, where)
+        try:
+            return re.compile(raw)
+        except re.error as exc:
+            raise self.fail(f"{where}.{key.name}", f"a regular expression ({exc})", raw) from exc
+
+    def model(self, value: Any, fixtures: str) -> Invariant:
+        table = self.table(value, "model", MODEL)
+        if "plugin" not in table:
+            raise self.fail("model.plugin", MODEL["plugin"].expected)
+        name = self.value(table, MODEL["plugin"], "model")
+        try:
+            model = load_model(name, [self.base_dir, (self.base_dir / fixtures).resolve()])
+        except ModelError as exc:
+            raise self.fail("model.plugin", f"a usable model module ({exc})", name) from exc
+        return Invariant(SERIALIZABLE, "quiescent", serializable_check(model))

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from explorer.outcomes import EVIDENCE_INVARIANT
 from explorer.snapshot import Layout
 
 Kind = Literal[
@@ -100,6 +101,10 @@ TOP = Table("", (
         "{check, name, when} tables", default_as="the built-ins",
         expected_as="a non-empty list of names, `module:function` strings or tables"),
     Key("transients", "tables", "output lines that document a tolerated break (below)"),
+    Key("expected_failures", "tables", "failures an op may end with that `children_succeed` "
+        "accepts (below)"),
+    Key("evidence", "tables", "output lines that prove a break (below)"),
+    Key("model", "table", "a model of the ops, for the `serializable` check (below)"),
 ))
 
 COMMAND = Table("[[setup]], [[ops]], [reconcile]", (
@@ -132,13 +137,35 @@ INVARIANT = Table("invariants = [{...}]", (
         default_as="the check's"),
 ))
 
+EXPECTED_FAILURE = Table("[[expected_failures]]", (
+    Key("pattern", "regex", "a regular expression some line of the child's output matches"),
+    Key("exit", "list", "the exit codes it may end with", default_as="any but 0",
+        expected_as="a list of integers"),
+    Key("ops", "list", "the labels of the commands it concerns", default_as="every command",
+        expected_as="a list of command labels"),
+))
+
+EVIDENCE = Table("[[evidence]]", (
+    Key("pattern", "regex", "a regular expression; a group `entity` (or `extension`) names "
+        "what it concerns"),
+    Key("invariant", "string", "the invariant its breaks count for, added when the scenario "
+        "does not list it", EVIDENCE_INVARIANT),
+    Key("means", "text", "what the line says happened, for the break's message", ""),
+))
+
+MODEL = Table("[model]", (
+    Key("plugin", "string", "a module with `observe(snapshot)` and `apply(state, op)`, looked "
+        "for beside the file and in `fixtures`"),
+))
+
 LAYOUT = Table("[layout]", (
     Key("lockfile", "string", "the lockfile", Layout.lockfile),
     Key("catalog", "string", "the SQLite catalog", Layout.catalog),
     Key("tree", "string", "the extracted tree", Layout.tree),
 ))
 
-TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, LAYOUT)
+TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, MODEL,
+          LAYOUT)
 
 # What templates may name besides one placeholder per service (its URL).
 PLACEHOLDERS: dict[str, str] = {

@@ -13,7 +13,6 @@ from explorer.invariants import (
     due,
     lockfile_parses,
     no_duplicate_type_error,
-    no_lock_exhaustion,
     tree_matches_lockfile,
 )
 from explorer.snapshot import Snapshot
@@ -122,14 +121,6 @@ def test_unparsable_lockfile_is_left_to_lockfile_parses() -> None:
 # -- (ii) no_duplicate_type_error ----------------------------------------------------------
 
 
-def test_duplicate_type_error_in_output_names_the_child() -> None:
-    [brk] = no_duplicate_type_error(
-        agreeing(), out("DuplicateTypeError: model type @stress/alpha-model is taken",
-                        child=2, label="pull @stress/gamma"))
-    assert brk.message == ("child 2 (pull @stress/gamma) reported: DuplicateTypeError: model "
-                           "type @stress/alpha-model is taken")
-
-
 def test_two_extensions_indexing_one_type_break() -> None:
     snapshot = Snapshot(
         lockfile=lockfile(alpha=("1.0.0", []), beta=("1.0.0", [])),
@@ -139,24 +130,6 @@ def test_two_extensions_indexing_one_type_break() -> None:
     [brk] = no_duplicate_type_error(snapshot, [])
     expected = "2 extensions have Indexed model rows of type shared: @stress/alpha, @stress/beta"
     assert brk.message == expected
-
-
-# -- (ii') no_lock_exhaustion --------------------------------------------------------------
-
-
-def test_lock_exhaustion_and_orphan_drops_break() -> None:
-    breaks = no_lock_exhaustion(agreeing(), [
-        *out("Could not acquire lock on upstream_extensions.json after 10 tries", child=1),
-        *out("Dropping orphan row @stress/alpha@1.0.0 (no lockfile entry)", child=3,
-             label="update"),
-    ])
-    assert [b.extension for b in breaks] == [None, "@stress/alpha"]
-    assert "child 1 (pull @stress/beta) ran out of lock retries" in breaks[0].message
-    assert breaks[1].message.startswith("child 3 (update) dropped an orphan catalog row")
-
-
-def test_other_failures_are_not_lock_exhaustion() -> None:
-    assert no_lock_exhaustion(agreeing(), out("@stress/alpha is not installed")) == []
 
 
 # -- (iv) tree_matches_lockfile ------------------------------------------------------------
@@ -200,7 +173,7 @@ def test_plugin_results_are_named_after_the_invariant() -> None:
 def test_due_by_phase() -> None:
     invs = list(BUILTIN.values())
     assert [i.name for i in due(invs, "live")] == ["lockfile_parses"]
-    assert len(due(invs, "quiescent")) == 5
+    assert len(due(invs, "quiescent")) == 4
     final = Invariant("after_reconcile", "final", lambda s, o: [])
     assert final not in due([*invs, final], "quiescent")
     assert final in due([*invs, final], "final")

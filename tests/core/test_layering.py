@@ -20,8 +20,8 @@ PACKAGE = Path(explorer.__file__).parent
 ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
-    "parts": ("snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
-              "children", "control", "trace"),
+    "parts": ("snapshot", "invariants", "outcomes", "serial", "classify", "scenario_keys",
+              "scenario", "watch", "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals", "shard"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",

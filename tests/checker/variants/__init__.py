@@ -1,0 +1,90 @@
+"""Defective variants of the reference CLI, for the checker tests only (never shipped).
+
+Each is a realistic defect invisible when the commands run one at a time and
+invisible to the store invariants: the stores agree at the end of every
+iteration. `python -m variants NAME ARGS...` runs the reference CLI with the
+defect switched on, so a scenario selects a variant through its `command`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lifecycle import ops
+from lifecycle.checkpoint import checkpoint
+from lifecycle.faults import Faults
+from lifecycle.layout import Layout
+from lifecycle.lockfile import read_entries
+
+
+def report_after_unlock() -> None:
+    """pull checks the size of what it installed after releasing the extension lock (for
+    a log): a concurrent rm deletes the files first, and the pull dies with
+    `error: [Errno 2]` and exit 1 although its install went through."""
+    pull, install = ops.pull, ops.install
+    installed: dict[str, list[str]] = {}
+
+    def remembering_install(layout: Layout, faults: Faults, name: str, *args: Any,
+                            **kwargs: Any) -> str:
+        said = install(layout, faults, name, *args, **kwargs)
+        installed[name] = list(read_entries(layout)[name]["files"])
+        return said
+
+    def reporting_pull(layout: Layout, faults: Faults, spec: str, *, force: bool = False) -> str:
+        said = pull(layout, faults, spec, force=force)
+        name, _ = ops.parse_spec(spec)
+        checkpoint("pull-report")
+        sum((layout.tree / path).stat().st_size for path in installed[name])
+        return said
+
+    ops.install = remembering_install
+    ops.pull = reporting_pull
+
+
+def rm_keeps_workflows() -> None:
+    """rm deletes only the files under models/: an extension with workflows leaves them
+    behind, for the next update to sweep up as orphans ('Removing orphan file')."""
+    delete = ops._delete_extension_files
+
+    def models_only(layout: Layout, name: str, entry: dict[str, Any] | None,
+                    force: bool) -> None:
+        if entry is not None:
+            entry = {**entry, "files": [f for f in entry.get("files", []) if "/models/" in f]}
+        delete(layout, name, entry, force)
+
+    ops._delete_extension_files = models_only
+
+
+def update_trusts_first_read() -> None:
+    """update decides from its first, unlocked read of the lockfile instead of re-reading
+    under each extension's lock: an extension removed meanwhile is reinstalled, and the
+    rm that removed it reported success. The stores agree with each other throughout."""
+    snapshot = ops.snapshot
+    reads: list[dict[str, Any]] = []  # the first is update's own first read
+
+    def remembered(layout: Layout) -> dict[str, Any]:
+        reads.append(snapshot(layout))
+        return reads[-1]
+
+    def stale_update_one(layout: Layout, faults: Faults, name: str) -> str:
+        latest = ops.check_version(ops.latest_version(ops.check_name(name)))
+        with ops.extension_lock(layout, faults, name):
+            entry = reads[0].get(name)  # the defect: no re-read under the lock
+            if entry is None:
+                return f"{name} was removed meanwhile; skipped"
+            current = entry.get("version")
+            if current != latest:
+                ops.install(layout, faults, name, latest, force=True)
+                return f"Updated {name} {current} -> {latest}"
+            return f"{name} is up to date ({latest})"
+
+    ops.snapshot = remembered
+    ops._update_one = stale_update_one
+
+
+DEFECTS: dict[str, Callable[[], None]] = {
+    "report-after-unlock": report_after_unlock,
+    "rm-keeps-workflows": rm_keeps_workflows,
+    "update-trusts-first-read": update_trusts_first_read,
+}
