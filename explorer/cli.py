@@ -158,17 +158,27 @@ def _recorded(reader: TraceReader, iteration: int) -> tuple[RecordedIteration, S
               "schedule and report whether it breaks the same way.")
 @click.option("--times", type=click.IntRange(min=1), default=1, show_default=True,
               help="With --rerun: how many re-executions.")
-def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, times: int) -> None:
-    """Show a recorded run: the app on the trace, or a readable account with --headless."""
+@click.option("--app", "open_app", is_flag=True,
+              help="With --rerun: open the app on the last re-execution afterwards.")
+def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, times: int,
+           open_app: bool) -> None:
+    """Show a recorded run: the app on the trace, or a readable account with --headless.
+
+    With --rerun it re-executes an iteration and exits 0 when every re-execution broke the
+    same way, 1 otherwise; it opens the app afterwards only when --app asks for it."""
+    if open_app and not rerun:
+        _fail("--app goes with --rerun (without it, replay opens the app anyway)")
+    if open_app and headless:
+        _fail("--app and --headless contradict each other")
     reader = _reader(trace, iteration)
     if rerun:
         if iteration is None:
             _fail("--rerun needs --iteration N")
         assert iteration is not None
         code, last = asyncio.run(_rerun(reader, iteration, times))
-        if headless or last is None:
+        if not open_app or last is None:
             sys.exit(code)
-        trace, iteration, reader = last, RERUN_ITERATION, _reader(last, RERUN_ITERATION)
+        sys.exit(_tui("run_replay")(last, iteration=RERUN_ITERATION))
     if headless:
         from explorer.account import render
 

@@ -63,7 +63,7 @@ def test_a_scenario_that_always_corrupts_fails_at_iteration_1(tmp_path: Path) ->
                              "the lockfile lists @stress/ghost@1.0.0")
     assert "  child 0 plant a ghost entry: exit 0" in report
     assert "  child 1 list: exit 0\n      | listing" in report
-    assert "  replay: race-explorer replay bad.jsonl --iteration 1" in report
+    assert f"race-explorer replay {trace} --iteration 1" in report
     assert ("::error title=race-explorer: catalog_matches_lockfile (persistent)::iteration 1/3: "
             "the lockfile lists @stress/ghost@1.0.0") in out
     assert re.search(r"persistent breaks\s*│\s*4\s*│", out)  # 3 iterations + the reconcile

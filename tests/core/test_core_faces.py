@@ -74,7 +74,7 @@ def test_plain_report_of_a_failing_break() -> None:
     assert "  child 0 pull @stress/beta: exit 0\n      | line 3\n" in failure
     assert "line 2" not in failure  # the last 5 lines only
     assert "  child 1 rm @stress/alpha: killed (timeout)\n      ! [bold]not markup[/]" in failure
-    assert "  replay: race-explorer replay /nowhere/run.jsonl --iteration 1" in failure
+    assert "race-explorer replay /nowhere/run.jsonl --iteration 1" in failure
     assert "failed in block(s) 1" in out and "trace: /nowhere/run.jsonl" in out
     assert "::error" not in out
 
@@ -107,6 +107,7 @@ def test_junit_cases_failures_and_tolerated_output(tmp_path: Path) -> None:
     failure = cases["iteration 001"].find("failure")
     assert failure is not None and failure.get("type") == "healed"
     assert "child 1 rm @stress/alpha: killed (timeout)" in (failure.text or "")
-    assert "race-explorer replay run.jsonl --iteration 1" in (failure.text or "")
+    assert f"race-explorer replay {Path('run.jsonl').absolute()} --iteration 1" in (
+        failure.text or "")
     out = cases["iteration 002"].find("system-out")
     assert out is not None and "tolerated tree_matches_lockfile: partial" in (out.text or "")
