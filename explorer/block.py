@@ -27,7 +27,7 @@ class Block:
     last: Snapshot | None = None
     timed_out: list[str] = field(default_factory=list)
     fault_killed: list[list[str]] = field(default_factory=list)  # argv of children killed
-    stamp: tuple[tuple[int, int] | None, ...] = ()  # the stores' (mtime, size) last looked at
+    stamp: tuple[object, ...] = ()  # the stores' (mtime, size) last looked at
     started: float = 0.0
     _transcripts: list[Transcript] | None = None
 

@@ -30,9 +30,9 @@ from explorer.rerun import (
 from explorer.rerun import rerun as rerun_iteration
 from explorer.scenario import Scenario, ScenarioError
 from explorer.scheduling.strategies import STRATEGIES
-from explorer.shrink import script_of, switches
+from explorer.shrink import script_of, shrunk_path, switches
 from explorer.shrink import shrink as shrink_iteration
-from explorer.trace import TraceError, TraceReader, replay_command
+from explorer.trace import TraceError, TraceReader, replay_command, shrink_command
 from explorer.visible import visible
 
 EXIT_USAGE = 2
@@ -160,8 +160,11 @@ def _recorded(reader: TraceReader, iteration: int) -> tuple[RecordedIteration, S
               help="With --rerun: how many re-executions.")
 @click.option("--app", "open_app", is_flag=True,
               help="With --rerun: open the app on the last re-execution afterwards.")
+@click.option("--why", is_flag=True,
+              help="With --headless --iteration N: only the causal steps of its break (from "
+              "its shrunk case when `shrink` made one).")
 def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, times: int,
-           open_app: bool) -> None:
+           open_app: bool, why: bool) -> None:
     """Show a recorded run: the app on the trace, or a readable account with --headless.
 
     With --rerun it re-executes an iteration and exits 0 when every re-execution broke the
@@ -170,7 +173,12 @@ def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, time
         _fail("--app goes with --rerun (without it, replay opens the app anyway)")
     if open_app and headless:
         _fail("--app and --headless contradict each other")
+    if why and (not headless or iteration is None or rerun):
+        _fail("--why goes with --headless --iteration N (and without --rerun)")
     reader = _reader(trace, iteration)
+    if why:
+        assert iteration is not None
+        _why(reader, iteration)
     if rerun:
         if iteration is None:
             _fail("--rerun needs --iteration N")
@@ -186,6 +194,21 @@ def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, time
         # After the account, once every line it needed was read: a skip makes it incomplete.
         sys.exit(EXIT_TRACE_INCOMPLETE if _warn_skipped(reader) else 0)
     sys.exit(_tui("run_replay")(trace, iteration=iteration))
+
+
+def _why(reader: TraceReader, iteration: int) -> NoReturn:
+    from explorer.account import why_account
+
+    shrunk_trace = shrunk_path(reader.path, iteration)
+    shrunk = _reader(shrunk_trace, None) if shrunk_trace.exists() else None
+    console = Console(soft_wrap=True)
+    why_account(reader, iteration, console, shrunk)
+    click.echo("")
+    click.echo(f"re-execute it: {replay_command(reader.path, iteration, rerun=True)}")
+    if shrunk is None:
+        click.echo(f"shrink it: {shrink_command(reader.path, iteration)}")
+    incomplete = _warn_skipped(reader) or (shrunk is not None and _warn_skipped(shrunk))
+    sys.exit(EXIT_TRACE_INCOMPLETE if incomplete else 0)
 
 
 async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, Path | None]:

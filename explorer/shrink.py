@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from explorer.events import ChildSpec, ScheduleDecision
 from explorer.rerun import RERUN_ITERATION, Outcome, RecordedIteration, execute, rerun
 from explorer.scenario import Scenario
 from explorer.scheduling.script import Script, ScriptFactory
+
+
+def shrunk_path(trace: Path, iteration: int) -> Path:
+    """Where `shrink` keeps the smallest failing case of one iteration, beside its trace:
+    `replay --why` and the report explain the break from it when it is there."""
+    return trace.with_name(f"{trace.stem}.iteration-{iteration}.shrunk.jsonl")
 
 
 def script_of(decisions: list[ScheduleDecision]) -> Script:

@@ -24,7 +24,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
               "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals"),
-    "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "cli",
+    "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "cli", "why",
               "__main__"),
 }
 ORDER = list(ROOMS)
