@@ -14,6 +14,7 @@ from explorer.invariants import (
     lockfile_parses,
     no_duplicate_type_error,
     no_lock_exhaustion,
+    no_orphan_row_dropped,
     tree_matches_lockfile,
 )
 from explorer.snapshot import Snapshot
@@ -144,15 +145,19 @@ def test_two_extensions_indexing_one_type_break() -> None:
 # -- (ii') no_lock_exhaustion --------------------------------------------------------------
 
 
-def test_lock_exhaustion_and_orphan_drops_break() -> None:
-    breaks = no_lock_exhaustion(agreeing(), [
+def test_lock_exhaustion_and_orphan_drops_are_two_breaks_named_for_what_happened() -> None:
+    outputs = [
         *out("Could not acquire lock on upstream_extensions.json after 10 tries", child=1),
         *out("Dropping orphan row @stress/alpha@1.0.0 (no lockfile entry)", child=3,
              label="update"),
-    ])
-    assert [b.extension for b in breaks] == [None, "@stress/alpha"]
-    assert "child 1 (pull @stress/beta) ran out of lock retries" in breaks[0].message
-    assert breaks[1].message.startswith("child 3 (update) dropped an orphan catalog row")
+    ]
+    [exhausted] = no_lock_exhaustion(agreeing(), outputs)
+    assert exhausted.extension is None
+    assert "child 1 (pull @stress/beta) ran out of lock retries" in exhausted.message
+    [dropped] = no_orphan_row_dropped(agreeing(), outputs)
+    assert dropped.invariant == "no_orphan_row_dropped"
+    assert dropped.extension == "@stress/alpha"
+    assert dropped.message.startswith("child 3 (update) dropped an orphan catalog row")
 
 
 def test_other_failures_are_not_lock_exhaustion() -> None:
@@ -200,7 +205,7 @@ def test_plugin_results_are_named_after_the_invariant() -> None:
 def test_due_by_phase() -> None:
     invs = list(BUILTIN.values())
     assert [i.name for i in due(invs, "live")] == ["lockfile_parses"]
-    assert len(due(invs, "quiescent")) == 5
+    assert len(due(invs, "quiescent")) == 6
     final = Invariant("after_reconcile", "final", lambda s, o: [])
     assert final not in due([*invs, final], "quiescent")
     assert final in due([*invs, final], "final")

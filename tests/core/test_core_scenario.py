@@ -29,7 +29,7 @@ def test_default_scenario_is_the_seeds() -> None:
     assert s.reconcile is not None and s.reconcile.argv[-2:] == ("extension", "update")
     assert [i.name for i in s.invariants] == [
         "lockfile_parses", "catalog_matches_lockfile", "tree_matches_lockfile",
-        "no_duplicate_type_error", "no_lock_exhaustion"]
+        "no_duplicate_type_error", "no_lock_exhaustion", "no_orphan_row_dropped"]
     assert s.fixtures == REPO_ROOT / "fixtures" and (s.fixtures / "lifecycle").is_dir()
     [transient] = s.transients
     match = transient.pattern.search(
