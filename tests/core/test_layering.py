@@ -24,8 +24,8 @@ ROOMS: dict[str, tuple[str, ...]] = {
               "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals"),
-    "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "cli", "why",
-              "__main__"),
+    "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "cli",
+              "__main__", "why", "failures", "report"),
 }
 ORDER = list(ROOMS)
 # The one arrow from the core to the app: the command line loads it when asked for it.
