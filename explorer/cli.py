@@ -277,6 +277,22 @@ def shrink(trace: Path, iteration: int, budget: int) -> None:
     sys.exit(0)
 
 
+@cli.command()
+@click.argument("traces", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("report.html"), show_default=True, help="The HTML file to write.")
+def report(traces: tuple[Path, ...], output: Path) -> None:
+    """Write one self-contained HTML report of recorded runs (no network, no assets)."""
+    from explorer.report import write_report
+
+    for trace in traces:
+        _reader(trace, None)  # not a trace at all: one line, exit 2
+    write_report(output, list(traces))  # unreadable lines are named on the page
+    click.echo(f"wrote {output.absolute()}")
+    sys.exit(0)
+
+
 def main() -> None:
     # Not click's standalone mode: it turns a Ctrl-C outside a run into "Aborted!", exit 1.
     try:

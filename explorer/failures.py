@@ -29,6 +29,7 @@ from explorer.events import (
     block_name,
 )
 from explorer.trace import replay_command, why_command
+from explorer.why import SEEN_LIVE
 
 # Most specific first: a path holds names and versions of its own.
 _SHAPES = (
@@ -44,7 +45,7 @@ def shape(message: str) -> str:
     """The message with what varies between occurrences written as placeholders."""
     for pattern, placeholder in _SHAPES:
         message = pattern.sub(placeholder, message)
-    return message.removeprefix("while the children ran: ")
+    return message.removeprefix(SEEN_LIVE)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ consistent look at the stores and the first broken one, diffed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -35,8 +34,10 @@ from explorer.events import (
 from explorer.invariants import extension_of, parse_lockfile
 
 STORES = ("lockfile", "catalog", "tree")
+# How the judge words a break seen only while the children ran: at the end it is a record of
+# what was seen, not what the stores still say.
+SEEN_LIVE = "while the children ran: "
 SHOWN_FILES = 3
-_EXTENSION = re.compile(r"@[\w.-]+/[\w.-]+|\b[\w.-]+(?=@\d)")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Step:
     output: list[tuple[int, str]] = field(default_factory=list)
     appeared: list[Break] = field(default_factory=list)  # breaks first seen after it
     resolved: list[Break] = field(default_factory=list)  # breaks gone after it
-    broken: frozenset[tuple[str, str]] = frozenset()  # (invariant, message) after it
+    broken: frozenset[Break] = frozenset()  # every break standing after it
 
     def moves(self, labels: dict[int, str]) -> str:
         parts = []
@@ -218,19 +219,19 @@ def timeline(events: Iterable[Event]) -> tuple[list[Step], list[ChildSpec]]:
             last = event
         elif isinstance(event, InvariantChecked):
             s = step()
+            standing = [b for b in event.breaks if not b.message.startswith(SEEN_LIVE)]
             old = current.get(event.invariant, [])
             # The same break once classified is not news: compare what it says.
-            said, saying = {_said(b) for b in old}, {_said(b) for b in event.breaks}
-            s.appeared += [b for b in event.breaks if _said(b) not in said]
+            said, saying = {_said(b) for b in old}, {_said(b) for b in standing}
+            s.appeared += [b for b in standing if _said(b) not in said]
             s.resolved += [b for b in old if _said(b) not in saying]
-            current[event.invariant] = list(event.breaks)
-            s.broken = frozenset((b.invariant, b.message) for bs in current.values()
-                                 for b in bs)
+            current[event.invariant] = standing
+            s.broken = frozenset(b for bs in current.values() for b in bs)
     return steps, children
 
 
 def _said(brk: Break) -> tuple[str, str]:
-    return brk.invariant, brk.message.removeprefix("while the children ran: ")
+    return brk.invariant, brk.message
 
 
 def _ran(steps: list[Step], child: int, default: Step) -> Step:
@@ -242,20 +243,14 @@ def _ran(steps: list[Step], child: int, default: Step) -> Step:
 
 
 def entity_of(brk: Break) -> str | None:
-    """What the break concerns: its entity or extension, else the first extension it names."""
+    """What the break concerns: its entity (or extension); None for the stores as a whole."""
     named = getattr(brk, "entity", None) or brk.extension
-    if named:
-        return str(named)
-    match = _EXTENSION.search(brk.message)
-    return match.group(0) if match else None
+    return str(named) if named else None
 
 
-def _concerns(brk: Break | tuple[str, str], entity: str | None) -> bool:
-    if entity is None:
-        return True
-    if isinstance(brk, Break):
-        return entity_of(brk) == entity or entity in brk.message
-    return entity in brk[1]
+def _concerns(brk: Break, entity: str | None, invariants: set[str]) -> bool:
+    """About this entity; about the stores as a whole, only the invariants explained."""
+    return entity_of(brk) == entity if entity is not None else brk.invariant in invariants
 
 
 def _touches(s: Step, entity: str | None) -> bool:
@@ -280,6 +275,7 @@ def explain(events: Iterable[Event], breaks: Sequence[Break] | None = None) -> l
 
 def _why(entity: str | None, breaks: list[Break], steps: list[Step],
          children: list[ChildSpec], snapshots: list[StateSnapshot]) -> Why:
+    invariants = {b.invariant for b in breaks}
     causal = []
     for s in steps:
         if not _touches(s, entity):
@@ -287,15 +283,15 @@ def _why(entity: str | None, breaks: list[Break], steps: list[Step],
         mine = Step(s.number, s.t, s.children, s.action, s.start, s.end,
                     [c for c in s.changes if c.entity == entity],
                     [(c, line) for c, line in s.output if entity and entity in line],
-                    [b for b in s.appeared if _concerns(b, entity)],
-                    [b for b in s.resolved if _concerns(b, entity)], s.broken)
+                    [b for b in s.appeared if _concerns(b, entity, invariants)],
+                    [b for b in s.resolved if _concerns(b, entity, invariants)], s.broken)
         causal.append(mine)
     involved = {c for s in causal if s.action != "free" or len(s.children) == 1
                 for c in s.children}
     if not involved:  # no scheduler: every child that ran while it changed
         involved = {c for s in causal for c in s.children}
     # The stretch of broken looks that reaches the end (or the first one, if none does).
-    status = [any(_concerns(b, entity) for b in s.broken) for s in steps]
+    status = [any(_concerns(b, entity, invariants) for b in s.broken) for s in steps]
     breaking = None
     for i in range(len(steps)):
         if status[i] and (i == 0 or not status[i - 1]):
@@ -307,7 +303,7 @@ def _why(entity: str | None, breaks: list[Break], steps: list[Step],
     first = looks.get(breaking) if breaking is not None else None
     before = looks.get(breaking - 1) if breaking else None
     if first is not None and breaking is not None:
-        shown = tuple(b for b in steps[breaking].appeared if _concerns(b, entity))
+        shown = tuple(b for b in steps[breaking].appeared if _concerns(b, entity, invariants))
         first = Look(first.after_step, first.t, first.view, shown)
     return Why(entity, breaks, causal, [c for c in children if c.child in involved],
                before, first, steps[breaking].number if breaking is not None else None)
