@@ -9,6 +9,7 @@ runs and CI never load Textual.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,6 +18,7 @@ import click
 from rich.console import Console
 
 import explorer
+from explorer.events import IterationStarted
 from explorer.request import RunError, RunOptions, RunRequest
 from explorer.rerun import (
     RERUN_ITERATION,
@@ -32,7 +34,7 @@ from explorer.scenario import Scenario, ScenarioError
 from explorer.scheduling.strategies import STRATEGIES
 from explorer.shrink import script_of, shrunk_path, switches
 from explorer.shrink import shrink as shrink_iteration
-from explorer.trace import TraceError, TraceReader, replay_command, shrink_command
+from explorer.trace import TraceError, TraceReader, replay_command, shrink_command, why_command
 from explorer.visible import visible
 
 EXIT_USAGE = 2
@@ -248,33 +250,63 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
 @click.option("--iteration", type=click.IntRange(min=1), required=True,
               help="The failing iteration to shrink.")
 @click.option("--budget", type=click.IntRange(min=1), default=40, show_default=True,
-              help="At most this many candidate re-executions.")
-def shrink(trace: Path, iteration: int, budget: int) -> None:
+              help="At most this many re-executions in all.")
+@click.option("--tries", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Re-executions a candidate gets before it is said to pass.")
+def shrink(trace: Path, iteration: int, budget: int, tries: int) -> None:
     """Find a smaller failing case: fewer children, fewer context switches."""
     reader = _reader(trace, iteration)
     recorded, scenario = _recorded(reader, iteration)
     if not recorded.failing:
         _fail(f"iteration {iteration} of {trace} did not fail: nothing to shrink")
-    result = asyncio.run(shrink_iteration(recorded, scenario, budget=budget, progress=click.echo))
+    result = asyncio.run(shrink_iteration(recorded, scenario, budget=budget, tries=tries,
+                                          progress=click.echo))
     if result is None:
         click.echo(f"iteration {iteration} does not fail the same way under its recorded "
                    "schedule: nothing to shrink")
         sys.exit(1)
     best = result.best
+    kept = shrunk_path(trace, iteration)
+    shutil.copyfile(best.trace, kept)
     click.echo("")
     click.echo(f"from {len(recorded.children)} children and "
                f"{switches(script_of(recorded.decisions))} context switches to "
                f"{len(best.children)} and {switches(script_of(best.decisions))} "
-               f"({result.tried} candidates tried)")
+               f"({result.tried} re-executions)")
+    for line in result.conclusions():
+        click.echo(f"  {line}")
     for brk in best.failing:
         click.echo(visible(f"  still breaks: {brk.invariant} [{brk.classification}] "
                            f"{brk.message}"))
-    click.echo("the interleaving, one line a step:")
-    click.echo(visible(describe_schedule(best.decisions, best.children)))
-    click.echo(f"shrunk trace: {best.trace}")
-    click.echo(f"re-execute it: {replay_command(best.trace, RERUN_ITERATION, rerun=True)}")
-    click.echo(f"step through it: {replay_command(best.trace, RERUN_ITERATION)}")
+    click.echo("the interleaving, one line a step (◆ the steps that matter: they changed what "
+               "the break concerns; ▶ the one after which it was broken):")
+    click.echo(visible(_marked_schedule(kept)))
+    click.echo(f"shrunk trace: {kept}")
+    click.echo(f"re-execute it: {replay_command(kept, RERUN_ITERATION, rerun=True)}")
+    click.echo(f"why, step by step: {why_command(trace, iteration)}")
+    click.echo(f"step through it: {replay_command(kept, RERUN_ITERATION)}")
     sys.exit(0)
+
+
+def _marked_schedule(shrunk: Path) -> str:
+    """The shrunk case's decisions, one a line, the causal ones marked with what they did."""
+    from explorer.events import ScheduleDecision
+    from explorer.why import explain
+
+    events = TraceReader(shrunk).iteration_events(RERUN_ITERATION)
+    whys = explain(events)
+    changes = {s.number: [c.describe() for c in s.changes] for w in whys for s in w.steps
+               if s.action != "free"}
+    breaking = {w.breaking_step for w in whys}
+    children = next((e.children for e in events if isinstance(e, IterationStarted)), [])
+    decisions = [e for e in events if isinstance(e, ScheduleDecision)]
+    lines = []
+    for decision, line in zip(decisions, describe_schedule(decisions, children).splitlines(),
+                              strict=True):
+        mark = "▶" if decision.step in breaking else "◆" if decision.step in changes else " "
+        said = "; ".join(changes.get(decision.step, []))
+        lines.append(f"{mark}{line[1:]}" + (f": {said}" if said else ""))
+    return "\n".join(lines)
 
 
 @cli.command()
