@@ -188,3 +188,32 @@ def render(reader: TraceReader, console: Console, iteration: int | None = None) 
         summary(reader, console)
     else:
         block_account(reader, iteration, console)
+
+
+def why_account(reader: TraceReader, iteration: int, console: Console,
+                shrunk: TraceReader | None = None) -> bool:
+    """The causal steps of the iteration's failing breaks (or of any break, if none failed),
+    from the shrunk case when there is one; False when the iteration has no break at all."""
+    from explorer.rerun import RERUN_ITERATION  # only this account needs these
+    from explorer.why import describe, explain
+
+    events = reader.iteration_events(iteration)
+    source = f"iteration {iteration} of {reader.path}, under its recorded schedule"
+    if shrunk is not None:
+        events = shrunk.iteration_events(RERUN_ITERATION)  # a shrunk case is a rerun
+        source = (f"the shrunk case of iteration {iteration} ({shrunk.path}), the smallest "
+                  "schedule that still fails")
+    finished = next((e for e in events if isinstance(e, IterationFinished)), None)
+    breaks = finished.breaks if finished else []
+    wanted = [b for b in breaks if b.is_failure] or breaks
+    if not wanted:
+        _out(console, f"{source}: no break, nothing to explain")
+        return False
+    _out(console, f"why: {source}", "bold")
+    for why in explain(events, wanted):
+        _out(console, "")
+        _out(console, f"{why.entity or 'the stores'}:", "bold")
+        for line in describe(why):
+            _out(console, visible("  " + line),
+                 "bold red" if line.startswith("▶") else "")
+    return True

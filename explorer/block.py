@@ -28,7 +28,7 @@ class Block:
     last: Snapshot | None = None
     timed_out: list[str] = field(default_factory=list)
     fault_killed: list[list[str]] = field(default_factory=list)  # argv of children killed
-    stamp: tuple[tuple[int, int] | None, ...] = ()  # the stores' (mtime, size) last looked at
+    stamp: tuple[object, ...] = ()  # the stores' (mtime, size) last looked at
     started: float = 0.0
     kind: BlockKind = "iteration"
     start: Snapshot | None = None  # the stores when the block began

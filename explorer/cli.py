@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,6 +19,7 @@ import click
 from rich.console import Console
 
 import explorer
+from explorer.events import IterationStarted
 from explorer.request import RunError, RunOptions, RunRequest
 from explorer.rerun import (
     RERUN_ITERATION,
@@ -33,9 +35,9 @@ from explorer.scenario import Scenario, ScenarioError
 from explorer.scheduling.factory import PCT_STEPS
 from explorer.scheduling.strategies import STRATEGIES
 from explorer.shard import per_seed_path, seed_plan
-from explorer.shrink import script_of, switches
+from explorer.shrink import script_of, shrunk_path, switches
 from explorer.shrink import shrink as shrink_iteration
-from explorer.trace import TraceError, TraceReader, replay_command
+from explorer.trace import TraceError, TraceReader, replay_command, shrink_command, why_command
 from explorer.visible import visible
 
 EXIT_USAGE = 2
@@ -194,17 +196,35 @@ def _recorded(reader: TraceReader, iteration: int) -> tuple[RecordedIteration, S
               "schedule and report whether it breaks the same way.")
 @click.option("--times", type=click.IntRange(min=1), default=1, show_default=True,
               help="With --rerun: how many re-executions.")
-def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, times: int) -> None:
-    """Show a recorded run: the app on the trace, or a readable account with --headless."""
+@click.option("--app", "open_app", is_flag=True,
+              help="With --rerun: open the app on the last re-execution afterwards.")
+@click.option("--why", is_flag=True,
+              help="With --headless --iteration N: only the causal steps of its break (from "
+              "its shrunk case when `shrink` made one).")
+def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, times: int,
+           open_app: bool, why: bool) -> None:
+    """Show a recorded run: the app on the trace, or a readable account with --headless.
+
+    With --rerun it re-executes an iteration and exits 0 when every re-execution broke the
+    same way, 1 otherwise; it opens the app afterwards only when --app asks for it."""
+    if open_app and not rerun:
+        _fail("--app goes with --rerun (without it, replay opens the app anyway)")
+    if open_app and headless:
+        _fail("--app and --headless contradict each other")
+    if why and (not headless or iteration is None or rerun):
+        _fail("--why goes with --headless --iteration N (and without --rerun)")
     reader = _reader(trace, iteration)
+    if why:
+        assert iteration is not None
+        _why(reader, iteration)
     if rerun:
         if iteration is None:
             _fail("--rerun needs --iteration N")
         assert iteration is not None
         code, last = asyncio.run(_rerun(reader, iteration, times))
-        if headless or last is None:
+        if not open_app or last is None:
             sys.exit(code)
-        trace, iteration, reader = last, RERUN_ITERATION, _reader(last, RERUN_ITERATION)
+        sys.exit(_tui("run_replay")(last, iteration=RERUN_ITERATION))
     if headless:
         from explorer.account import render
 
@@ -212,6 +232,21 @@ def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, time
         # After the account, once every line it needed was read: a skip makes it incomplete.
         sys.exit(EXIT_TRACE_INCOMPLETE if _warn_skipped(reader) else 0)
     sys.exit(_tui("run_replay")(trace, iteration=iteration))
+
+
+def _why(reader: TraceReader, iteration: int) -> NoReturn:
+    from explorer.account import why_account
+
+    shrunk_trace = shrunk_path(reader.path, iteration)
+    shrunk = _reader(shrunk_trace, None) if shrunk_trace.exists() else None
+    console = Console(soft_wrap=True)
+    why_account(reader, iteration, console, shrunk)
+    click.echo("")
+    click.echo(f"re-execute it: {replay_command(reader.path, iteration, rerun=True)}")
+    if shrunk is None:
+        click.echo(f"shrink it: {shrink_command(reader.path, iteration)}")
+    incomplete = _warn_skipped(reader) or (shrunk is not None and _warn_skipped(shrunk))
+    sys.exit(EXIT_TRACE_INCOMPLETE if incomplete else 0)
 
 
 async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, Path | None]:
@@ -251,32 +286,78 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
 @click.option("--iteration", type=click.IntRange(min=1), required=True,
               help="The failing iteration to shrink.")
 @click.option("--budget", type=click.IntRange(min=1), default=40, show_default=True,
-              help="At most this many candidate re-executions.")
-def shrink(trace: Path, iteration: int, budget: int) -> None:
+              help="At most this many re-executions in all.")
+@click.option("--tries", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Re-executions a candidate gets before it is said to pass.")
+def shrink(trace: Path, iteration: int, budget: int, tries: int) -> None:
     """Find a smaller failing case: fewer children, fewer context switches."""
     reader = _reader(trace, iteration)
     recorded, scenario = _recorded(reader, iteration)
     if not recorded.failing:
         _fail(f"iteration {iteration} of {trace} did not fail: nothing to shrink")
-    result = asyncio.run(shrink_iteration(recorded, scenario, budget=budget, progress=click.echo))
+    result = asyncio.run(shrink_iteration(recorded, scenario, budget=budget, tries=tries,
+                                          progress=click.echo))
     if result is None:
         click.echo(f"iteration {iteration} does not fail the same way under its recorded "
                    "schedule: nothing to shrink")
         sys.exit(1)
     best = result.best
+    kept = shrunk_path(trace, iteration)
+    shutil.copyfile(best.trace, kept)
     click.echo("")
     click.echo(f"from {len(recorded.children)} children and "
                f"{switches(script_of(recorded.decisions))} context switches to "
                f"{len(best.children)} and {switches(script_of(best.decisions))} "
-               f"({result.tried} candidates tried)")
+               f"({result.tried} re-executions)")
+    for line in result.conclusions():
+        click.echo(f"  {line}")
     for brk in best.failing:
         click.echo(visible(f"  still breaks: {brk.invariant} [{brk.classification}] "
                            f"{brk.message}"))
-    click.echo("the interleaving, one line a step:")
-    click.echo(visible(describe_schedule(best.decisions, best.children)))
-    click.echo(f"shrunk trace: {best.trace}")
-    click.echo(f"re-execute it: {replay_command(best.trace, RERUN_ITERATION, rerun=True)}")
-    click.echo(f"step through it: {replay_command(best.trace, RERUN_ITERATION)}")
+    click.echo("the interleaving, one line a step (◆ the steps that matter: they changed what "
+               "the break concerns; ▶ the one after which it was broken):")
+    click.echo(visible(_marked_schedule(kept)))
+    click.echo(f"shrunk trace: {kept}")
+    click.echo(f"re-execute it: {replay_command(kept, RERUN_ITERATION, rerun=True)}")
+    click.echo(f"why, step by step: {why_command(trace, iteration)}")
+    click.echo(f"step through it: {replay_command(kept, RERUN_ITERATION)}")
+    sys.exit(0)
+
+
+def _marked_schedule(shrunk: Path) -> str:
+    """The shrunk case's decisions, one a line, the causal ones marked with what they did."""
+    from explorer.events import ScheduleDecision
+    from explorer.why import explain
+
+    events = TraceReader(shrunk).iteration_events(RERUN_ITERATION)
+    whys = explain(events)
+    changes = {s.number: [c.describe() for c in s.changes] for w in whys for s in w.steps
+               if s.action != "free"}
+    breaking = {w.breaking_step for w in whys}
+    children = next((e.children for e in events if isinstance(e, IterationStarted)), [])
+    decisions = [e for e in events if isinstance(e, ScheduleDecision)]
+    lines = []
+    for decision, line in zip(decisions, describe_schedule(decisions, children).splitlines(),
+                              strict=True):
+        mark = "▶" if decision.step in breaking else "◆" if decision.step in changes else " "
+        said = "; ".join(changes.get(decision.step, []))
+        lines.append(f"{mark}{line[1:]}" + (f": {said}" if said else ""))
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("traces", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("report.html"), show_default=True, help="The HTML file to write.")
+def report(traces: tuple[Path, ...], output: Path) -> None:
+    """Write one self-contained HTML report of recorded runs (no network, no assets)."""
+    from explorer.report import write_report
+
+    for trace in traces:
+        _reader(trace, None)  # not a trace at all: one line, exit 2
+    write_report(output, list(traces))  # unreadable lines are named on the page
+    click.echo(f"wrote {output.absolute()}")
     sys.exit(0)
 
 

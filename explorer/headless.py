@@ -1,10 +1,14 @@
-"""The headless face: progress, every failing break in full, a summary, an exit code.
+"""The headless face: progress, each kind of failure once in full, a summary, an exit code.
 
 A consumer of the event stream like any other. On a terminal it draws a Rich
 progress bar; in CI (no terminal) it prints one plain line per block, which
-logs well. Each failing break is printed with what a person needs to act on
-it: the invariant and its message, the ops with their exit codes, the last
-lines of every child, and the command that replays the iteration.
+logs well. The first failure of each kind (see failures.py) is printed with
+what a person needs to act on it: the break, the step that made it, the
+children that touched what it concerns with their last lines, and absolute
+commands that explain, re-execute and shrink it; a later one of the same kind
+is one line. The run ends with the failures grouped by kind, each with one
+reproduce command; under GitHub Actions each kind is an annotation carrying
+that command, and a Markdown summary goes to `$GITHUB_STEP_SUMMARY`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from rich.text import Text
 from explorer.events import (
     CLASSIFICATIONS,
     BlockKind,
-    Break,
     ChildExited,
     ChildOutput,
     ChildSpec,
@@ -43,14 +46,17 @@ from explorer.events import (
     Stream,
     block_name,
 )
+from explorer.failures import Failure, FailureCollector, markdown
 from explorer.junit import JUnitRecorder
 from explorer.request import RunError, RunRequest
 from explorer.runner import Runner
-from explorer.trace import replay_command, shrink_command
-from explorer.visible import visible_record
+from explorer.trace import replay_command, shrink_command, why_command
+from explorer.visible import visible, visible_record
 from explorer.vocabulary import VERDICT_STYLES, outcome, style
+from explorer.why import explain
 
 TAIL = 5  # last lines shown per child
+KEPT_LINES = 2000  # output lines of a block kept for explaining its break
 
 
 
@@ -74,11 +80,15 @@ class HeadlessReporter:
     """Subscribe it to a runner; `exit_code` is set once the run finished."""
 
     def __init__(self, console: Console, trace_path: Path, *, github: bool = False,
-                 planned: int | None = None) -> None:
+                 planned: int | None = None, step_summary: Path | None = None) -> None:
         self.console = console
         self.planned = planned  # iterations this run does (a shard's share), for the bar
         self.trace_path = trace_path
         self.github = github
+        self.step_summary = step_summary
+        self.failures = FailureCollector()
+        self._block_events: list[Event] = []
+        self._kept_lines = 0
         self.exit_code: int | None = None
         self.total = 0
         self.scenario = ""
@@ -101,6 +111,8 @@ class HeadlessReporter:
 
     def __call__(self, event: Event) -> None:
         event = visible_record(event)  # what children wrote reaches a terminal: escape it
+        self.failures(event)
+        self._keep(event)
         if isinstance(event, RunStarted):
             self._run_started(event)
         elif isinstance(event, IterationStarted):
@@ -152,6 +164,16 @@ class HeadlessReporter:
                                                  verdicts="")
             self._progress.start()
 
+    def _keep(self, event: Event) -> None:
+        """A block's events, for explaining its break (its output lines only up to a cap)."""
+        if isinstance(event, IterationStarted):
+            self._block_events, self._kept_lines = [], 0
+        if isinstance(event, ChildOutput):
+            self._kept_lines += 1
+            if self._kept_lines > KEPT_LINES:
+                return
+        self._block_events.append(event)
+
     def _iteration_finished(self, event: IterationFinished) -> None:
         if self._kind == "iteration":
             self._verdicts[event.verdict] += 1
@@ -167,40 +189,109 @@ class HeadlessReporter:
             line.append(event.verdict, style=style(event.verdict))
             line.append(f"{note} ({event.duration:.2f} s)")
             self._print(line)
-        failing = [b for b in event.breaks if b.is_failure]
-        if failing:
+        if any(b.is_failure for b in event.breaks):
             self._failed_iterations.append(event.iteration)
-            self._report_failure(event.iteration, name, failing)
+            self._report_failures(event.iteration, name, event)
 
     def _verdict_summary(self) -> str:
         v = self._verdicts
         return f"{v['clean']} clean, {v['tolerated']} tolerated, {v['failed']} failed"
 
-    def _report_failure(self, iteration: int, name: str, failing: list[Break]) -> None:
-        head = Text(f"FAILED {name}", style="bold red")
-        self._print(head)
-        for brk in failing:
+    def _report_failures(self, iteration: int, name: str, event: IterationFinished) -> None:
+        fresh: list[Failure] = []
+        for failure in self.failures.new_in_last_block():
+            number, group = self.failures.kind_of(failure)
+            if group.first is failure:
+                fresh.append(failure)
+                continue
+            line = Text(f"FAILED {name}: kind #{number} again: ", style="red")
+            line.append(f"{failure.brk.invariant} [{failure.brk.classification}] ")
+            line.append(failure.brk.message, style="")
+            self._print(line)
+        for failure in self.failures.carried_in_last_block():
+            self._print(Text(f"{name}: still broken since block {failure.carried_from}, counted "
+                             f"there: {failure.brk.invariant}: {failure.brk.message}",
+                             style="dim"))
+        if fresh:
+            self._report_new_kinds(iteration, name, fresh)
+
+    def _report_new_kinds(self, iteration: int, name: str, fresh: list[Failure]) -> None:
+        kinds = ", ".join(f"#{self.failures.kind_of(f)[0]}" for f in fresh)
+        self._print(Text(f"FAILED {name} (new kind {kinds})", style="bold red"))
+        whys = explain(self._block_events, [f.brk for f in fresh])
+        for failure in fresh:
+            brk = failure.brk
             line = Text("  ")
             line.append(brk.invariant, style="bold")
             line.append(f" [{brk.classification}] ", style=style(brk.classification))
             line.append(brk.message)
             self._print(line)
             if self.github:
-                title = _annotation_escape(f"race-explorer: {brk.invariant} ({brk.classification})")
-                body = _annotation_escape(f"{name}: {brk.message}")
-                self.console.file.write(f"::error title={title}::{body}\n")
+                self._annotate(name, failure)
+        involved = {c.child for why in whys for c in why.children}
+        for why in whys:
+            labels = {c.child: c.label for c in why.children}
+            about = why.entity or "the stores"
+            broke = next((s for s in why.steps if s.number == why.breaking_step), None)
+            if broke is not None:
+                changes = "; ".join(c.describe(named=why.entity is None) for c in broke.changes)
+                when = (f"at step {broke.number}" if broke.action != "free"
+                        else "while the children ran unscheduled")
+                self._print(Text(visible(f"  {about} broke {when}: {broke.moves(labels)}"
+                                         + (f": {changes}" if changes else "")), style="red"))
+            who = ", ".join(f"{c.child} ({c.label})" for c in why.children) or "none recorded"
+            self._print(Text(f"  children that touched {about}: {who}"))
         for child in self._children.values():
+            if involved and child.spec.child not in involved:
+                continue
             self._print(Text(f"  child {child.spec.child} {child.spec.label}: {child.status()}",
                              style="dim" if child.returncode == 0 else ""))
             for stream, text in child.tail:
                 mark = "!" if stream == "stderr" else "|"
                 self._print(Text(f"      {mark} {text}", style="red" if stream == "stderr" else ""))
-        self._print(Text(f"  replay: {replay_command(self.trace_path, iteration)}", style="cyan"))
-        if self._kind == "iteration":
-            self._print(Text(f"  found by strategy {self.strategy}, seed {self.seed}; re-execute: "
-                             f"{replay_command(self.trace_path, iteration, rerun=True)}",
+        others = [f"{c.spec.child} {c.spec.label} ({c.status()})"
+                  for c in self._children.values() if involved and c.spec.child not in involved]
+        if others:
+            self._print(Text(f"  not involved: {', '.join(others)}", style="dim"))
+        self._commands(iteration)
+
+    def _commands(self, iteration: int) -> None:
+        if self._kind != "iteration":
+            self._print(Text(f"  replay: {replay_command(self.trace_path, iteration)}",
                              style="cyan"))
-            self._print(Text(f"  shrink: {shrink_command(self.trace_path, iteration)}",
+            return
+        self._print(Text(f"  step by step: {why_command(self.trace_path, iteration)}",
+                         style="cyan"))
+        self._print(Text(f"  re-execute (found by strategy {self.strategy}, seed {self.seed}): "
+                         f"{replay_command(self.trace_path, iteration, rerun=True)}",
+                         style="cyan"))
+        self._print(Text(f"  shrink: {shrink_command(self.trace_path, iteration)}", style="cyan"))
+
+    def _annotate(self, name: str, failure: Failure) -> None:
+        number, group = self.failures.kind_of(failure)
+        brk = failure.brk
+        title = _annotation_escape(f"race-explorer: {brk.invariant} ({brk.classification})")
+        body = _annotation_escape(f"{name}: {brk.message}\nreproduce: "
+                                  f"{group.reproduce(self.trace_path)}")
+        self.console.file.write(f"::error title={title}::{body}\n")
+
+    def _grouped(self) -> None:
+        groups = list(self.failures.groups.values())
+        if not groups:
+            return
+        carried = sum(len(g.carried) for g in groups)
+        self._print(Text(f"failures by kind: {self.failures.counted} failing break(s) of "
+                         f"{len(groups)} kind(s)"
+                         + (f", {carried} more carried over" if carried else ""), style="bold"))
+        for number, group in enumerate(groups, 1):
+            its = group.iterations
+            what = ("iteration" if all(f.block == "iteration" for f in group.failures)
+                    else "block")
+            where = (f"{what}s {its[0]}–{its[-1]}" if len(its) > 1 else f"{what} {its[0]}")
+            self._print(Text(f"  #{number} ×{len(group.failures)} in {where}: {group.title}",
+                             style="red"))
+            self._print(Text(f"     first: {group.first.name}: {group.first.brk.message}"))
+            self._print(Text(f"     reproduce: {group.reproduce(self.trace_path)}",
                              style="cyan"))
 
     def _run_finished(self, event: RunFinished) -> None:
@@ -217,6 +308,7 @@ class HeadlessReporter:
         for cls in CLASSIFICATIONS:
             count = event.counts.get(cls, 0)
             table.add_row(f"{cls} breaks", str(count), style=style(cls) if count else "")
+        self._grouped()
         self._print(table)
         if event.interrupted:
             self._print(Text("interrupted: children killed, the trace holds everything so far",
@@ -227,6 +319,9 @@ class HeadlessReporter:
         else:
             self._print(Text("no unexplained break", style="green"))
         self._print(Text(f"trace: {self.trace_path}"))
+        if self.step_summary is not None:
+            with self.step_summary.open("a", encoding="utf-8") as out:
+                out.write(markdown(self.failures, self.trace_path))
 
 
 def run_headless(request: RunRequest, junit_path: Path | None = None,
@@ -235,9 +330,11 @@ def run_headless(request: RunRequest, junit_path: Path | None = None,
     console = console or Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     runner = Runner(request.scenario, request.options)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
     reporter = HeadlessReporter(console, runner.trace_path,
                                 github=os.environ.get("GITHUB_ACTIONS") == "true",
-                                planned=len(runner.plan))
+                                planned=len(runner.plan),
+                                step_summary=Path(summary) if summary else None)
     runner.subscribe(reporter)
     junit = JUnitRecorder(runner.trace_path) if junit_path else None
     if junit is not None:

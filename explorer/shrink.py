@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from explorer.events import ChildSpec, ScheduleDecision
 from explorer.rerun import RERUN_ITERATION, Outcome, RecordedIteration, execute, rerun
 from explorer.scenario import Scenario
 from explorer.scheduling.script import Script, ScriptFactory
+
+
+def shrunk_path(trace: Path, iteration: int) -> Path:
+    """Where `shrink` keeps the smallest failing case of one iteration, beside its trace:
+    `replay --why` and the report explain the break from it when it is there."""
+    return trace.with_name(f"{trace.stem}.iteration-{iteration}.shrunk.jsonl")
 
 
 def script_of(decisions: list[ScheduleDecision]) -> Script:
@@ -38,15 +45,40 @@ def _runs(script: Script) -> list[Script]:
     return runs
 
 
-def fewer_switches(script: Script) -> Iterator[Script]:
-    """Candidate scripts with fewer switches, boldest first."""
+def fewer_switches(script: Script) -> Iterator[tuple[Script, str]]:
+    """Candidate scripts with fewer switches, boldest first, each with how it was made."""
     runs = _runs(script)
     for keep in range(len(runs)):  # stop preempting after the first `keep` runs
-        yield [step for run in runs[:keep] for step in run]
+        yield ([step for run in runs[:keep] for step in run],
+               f"nobody preempted after the first {count(keep, 'run', 'runs')}")
     for i in range(2, len(runs)):  # merge run i into the earlier run of the same child
         if runs[i][0][0] == runs[i - 2][0][0]:
             merged = [*runs[: i - 2], runs[i - 2] + runs[i], runs[i - 1], *runs[i + 1 :]]
-            yield [step for run in merged for step in run]
+            yield ([step for run in merged for step in run],
+                   f"child {runs[i][0][0]}'s run {i + 1} joined to its run {i - 1}")
+
+
+def count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One candidate and what its re-executions said."""
+
+    phase: str  # "children" or "switches"
+    size: int  # the candidate's children, or the switches its script allows
+    what: str  # the candidate in words
+    runs: int  # re-executions it got
+    fails: bool  # one of them broke the same invariant
+    kept: bool  # it was smaller, so it is the new best
+    note: str = ""
+
+    def describe(self, tries: int) -> str:
+        if not self.fails:
+            return f"tried {self.what}: passes ({self.runs} of {tries} tries)"
+        said = f"tried {self.what}: still fails (try {self.runs} of at most {tries})"
+        return said + (" — kept" if self.kept else f", {self.note}")
 
 
 @dataclass
@@ -54,12 +86,46 @@ class ShrinkResult:
     recorded: RecordedIteration
     reproduced: Outcome  # the exact rerun the shrinking started from
     best: Outcome
-    tried: int = 0
-    log: list[str] = field(default_factory=list)  # each accepted reduction, in words
+    tries: int = 1  # re-executions a candidate gets before it is said to pass
+    tried: int = 0  # re-executions in all
+    attempts: list[Attempt] = field(default_factory=list)
+    budget_spent: bool = False
 
     @property
     def shrunk(self) -> bool:
         return self.best is not self.reproduced
+
+    @property
+    def log(self) -> list[str]:
+        """Each accepted reduction, in words."""
+        return [a.what for a in self.attempts if a.kept]
+
+    def conclusions(self) -> list[str]:
+        """Why the result is the smallest, in words, as far as the tries show it."""
+        children, cut = len(self.best.children), switches(script_of(self.best.decisions))
+        fewer = [a for a in self.attempts if a.phase == "children" and a.size == children - 1]
+        out = []
+        if children == 1:
+            out.append("1 child is the smallest there is")
+        elif len(fewer) == children and not any(a.fails for a in fewer):
+            out.append(f"{children} children is the smallest: each of the {children} "
+                       f"candidates with {count(children - 1, 'child', 'children')} passed "
+                       f"{self.tries} of {self.tries} tries")
+        else:
+            out.append(f"{children} children: not every candidate with "
+                       f"{count(children - 1, 'child', 'children')} was tried (the budget ran "
+                       "out)")
+        cuts = [a for a in self.attempts if a.phase == "switches" and a.size < cut]
+        if cut == 0:
+            out.append("0 context switches is the fewest there is")
+        elif cuts and not self.budget_spent and not any(a.kept for a in cuts):
+            out.append(f"{cut} context switches is the fewest found: the {len(cuts)} "
+                       f"schedules with fewer passed or switched as much anyway "
+                       f"({self.tries} tries each)")
+        else:
+            out.append(f"{cut} context switches: the budget ran out before every schedule with "
+                       "fewer was tried")
+        return out
 
 
 async def shrink(
@@ -67,9 +133,14 @@ async def shrink(
     scenario: Scenario,
     *,
     budget: int = 40,
+    tries: int = 3,
     progress: Callable[[str], None] = lambda line: None,
 ) -> ShrinkResult | None:
-    """None when the recorded failure does not reproduce (nothing to shrink)."""
+    """None when the recorded failure does not reproduce (nothing to shrink).
+
+    A candidate that breaks once is kept; one is only said to pass after `tries` clean
+    re-executions, so the result does not hang on one lucky run. `budget` counts every
+    re-execution."""
     target = {b.invariant for b in recorded.failing}
     if not target:
         return None
@@ -77,30 +148,46 @@ async def shrink(
     reproduced = await rerun(recorded, scenario)
     if not _fails(reproduced, target):
         return None
-    result = ShrinkResult(recorded, reproduced, reproduced)
+    progress(f"  it fails the same way with {len(reproduced.children)} children and "
+             f"{switches(script_of(reproduced.decisions))} context switches")
+    result = ShrinkResult(recorded, reproduced, reproduced, tries=tries)
 
-    async def attempt(children: list[ChildSpec], script: Script, why: str) -> bool:
-        if result.tried >= budget:
+    async def attempt(phase: str, size: int, children: list[ChildSpec], script: Script,
+                      what: str) -> bool:
+        runs = 0
+        outcome = None
+        while runs < tries:
+            if result.tried >= budget:
+                result.budget_spent = True
+                progress(f"tried {what}: not settled, the budget of {budget} re-executions "
+                         "is spent")
+                return False
+            result.tried += 1
+            runs += 1
+            outcome = await execute(
+                recorded, scenario, ScriptFactory(RERUN_ITERATION, script), children=children,
+                handle_signals=False,
+            )
+            if _fails(outcome, target):
+                break
+        else:
+            done = Attempt(phase, size, what, runs, fails=False, kept=False)
+            result.attempts.append(done)
+            progress(done.describe(tries))
             return False
-        result.tried += 1
-        outcome = await execute(
-            recorded, scenario, ScriptFactory(RERUN_ITERATION, script), children=children,
-            handle_signals=False,
-        )
-        if not _fails(outcome, target):
-            progress(f"  try {result.tried}: {why}: no longer fails")
-            return False
-        if len(outcome.children) == len(result.best.children) and switches(
-            script_of(outcome.decisions)
-        ) >= switches(script_of(result.best.decisions)):
-            progress(f"  try {result.tried}: {why}: fails, but is no smaller")
-            return False
-        result.best = outcome
-        result.log.append(why)
-        progress(f"  try {result.tried}: {why}: still fails — kept")
-        return True
+        assert outcome is not None
+        made = switches(script_of(outcome.decisions))
+        smaller = len(outcome.children) < len(result.best.children) or made < switches(
+            script_of(result.best.decisions))
+        done = Attempt(phase, size, what, runs, fails=True, kept=smaller,
+                       note="" if smaller else f"but it ran with {made} switches anyway: "
+                       "no smaller")
+        result.attempts.append(done)
+        progress(done.describe(tries))
+        if smaller:
+            result.best = outcome
+        return smaller
 
-    progress("dropping children")
     dropped = True
     while dropped and len(result.best.children) > 1:
         dropped = False
@@ -108,20 +195,22 @@ async def shrink(
             children = [c for c in result.best.children if c.child != gone.child]
             slot = {c.child: i for i, c in enumerate(children)}
             script = [(slot[c], a) for c, a in script_of(result.best.decisions) if c in slot]
-            if await attempt(children, script, f"without child {gone.child} ({gone.label})"):
+            what = f"{count(len(children), 'child', 'children')} (without {gone.label})"
+            if await attempt("children", len(children), children, script, what):
                 dropped = True
                 break
 
-    progress("cutting context switches")
     cut = True
     while cut:
         cut = False
         best_script = script_of(result.best.decisions)
-        for candidate in fewer_switches(best_script):
+        for candidate, how in fewer_switches(best_script):
             if switches(candidate) >= switches(best_script):
                 continue
-            why = f"{switches(best_script)} -> at most {switches(candidate)} switches"
-            if await attempt(list(result.best.children), candidate, why):
+            what = (f"at most {count(switches(candidate), 'context switch', 'context switches')} "
+                    f"(from {switches(best_script)}: {how})")
+            if await attempt("switches", switches(candidate), list(result.best.children),
+                             candidate, what):
                 cut = True
                 break
     return result

@@ -62,9 +62,12 @@ class Snapshot:
         )
 
 
-def store_stamp(root: Path, layout: Layout) -> tuple[tuple[int, int] | None, ...]:
-    """(mtime, size) of the lockfile and the catalog's files: a cheap "did they change?"."""
-    stamps: list[tuple[int, int] | None] = []
+def store_stamp(root: Path, layout: Layout) -> tuple[object, ...]:
+    """(mtime, size) of the lockfile and the catalog's files, and the tree's file names: a
+    cheap "did they change?" (the tree too, so an extraction is seen at the step that made
+    it, not later by the watcher)."""
+    stamps: list[object] = [tuple(sorted(
+        os.path.join(d, f) for d, _, fs in os.walk(root / layout.tree) for f in fs))]
     for name in (layout.lockfile, *sorted(catalog_files(layout))):
         try:
             st = os.stat(root / name)

@@ -66,23 +66,39 @@ def default_trace_path(scenario: str, base: Path | None = None) -> Path:
     return (base or Path.cwd()) / ".race-explorer" / "runs" / f"{stamp}-{safe}.jsonl"
 
 
+def explorer_executable() -> str:
+    """How to start this same explorer from any directory, quoted for a shell: the
+    `race-explorer` script that is running (or the one installed beside this Python), else
+    this Python with `-m explorer`."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "race-explorer" and argv0.is_file():
+        return shlex.quote(str(argv0.absolute()))
+    beside = Path(sys.executable).parent / "race-explorer"
+    if beside.is_file():
+        return shlex.quote(str(beside))
+    return f"{shlex.quote(sys.executable)} -m explorer"
+
+
 def _shown(trace: Path) -> str:
-    try:
-        shown = trace.resolve().relative_to(Path.cwd().resolve())
-    except (ValueError, OSError):  # outside the cwd, or the cwd is gone
-        shown = trace
-    return shlex.quote(str(shown))
+    # Absolute, so a command copied from a CI log works from whatever dir it is pasted in.
+    return shlex.quote(str(Path(trace).absolute()))
 
 
 def replay_command(trace: Path, iteration: int, *, rerun: bool = False) -> str:
-    """The exact command that replays one block of a trace (relative to cwd when inside it);
-    with `rerun`, re-executes it under its recorded schedule instead of showing it."""
+    """The exact command that replays one block of a trace, absolute and copy-pasteable; with
+    `rerun`, re-executes it headless under its recorded schedule instead of showing it."""
     again = " --rerun" if rerun else ""
-    return f"race-explorer replay {_shown(trace)} --iteration {iteration}{again}"
+    return f"{explorer_executable()} replay {_shown(trace)} --iteration {iteration}{again}"
+
+
+def why_command(trace: Path, iteration: int) -> str:
+    """The command that prints the causal steps of one iteration's break."""
+    return (f"{explorer_executable()} replay {_shown(trace)} --headless "
+            f"--iteration {iteration} --why")
 
 
 def shrink_command(trace: Path, iteration: int) -> str:
-    return f"race-explorer shrink {_shown(trace)} --iteration {iteration}"
+    return f"{explorer_executable()} shrink {_shown(trace)} --iteration {iteration}"
 
 
 class TraceWriter:

@@ -25,7 +25,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals", "shard"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",
-              "cli", "__main__"),
+              "cli", "__main__", "why", "failures", "report"),
 }
 ORDER = list(ROOMS)
 # The one arrow from the core to the app: the command line loads it when asked for it.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +83,13 @@ async def test_shrink_keeps_only_the_child_that_matters(failing_trace: Path) -> 
     assert [c.label for c in result.best.children] == [
         "pull @stress/alpha@1.0.0", "rm @stress/alpha"]
     assert {b.invariant for b in result.best.failing} & {b.invariant for b in recorded.failing}
-    assert any("without child" in line for line in result.log)
+    assert "3 children (without pull @stress/beta)" in result.log
+    # a candidate is only said to pass after every one of its tries passed
+    passed = [a for a in result.attempts if not a.fails]
+    assert passed and all(a.runs == result.tries == 3 for a in passed)
+    assert "tried 1 child (without rm @stress/alpha): passes (3 of 3 tries)" in lines
+    assert result.conclusions()[0] == (
+        "2 children is the smallest: each of the 2 candidates with 1 child passed 3 of 3 tries")
     # the shrunk case is a trace of its own, and replays to the same break
     shrunk = load_recorded(TraceReader(result.best.trace), 1)
     again = await rerun(shrunk, scenario_of(reader))
@@ -115,8 +122,18 @@ def test_cli_shrink_prints_the_interleaving_and_how_to_replay_it(
     done = _explorer("shrink", str(failing_trace), "--iteration", "1", "--budget", "2",
                      cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "the interleaving, one line a step:" in done.stdout
+    assert "the interleaving, one line a step (◆ the steps that matter" in done.stdout
     assert "(rm @stress/alpha) runs on from rm-catalog" in done.stdout
+    assert "tried 3 children (without pull @stress/alpha@1.0.0): not settled, the budget of 2 " \
+        "re-executions is spent" in done.stdout
+    # the steps that changed alpha are marked with what they did to it
+    assert re.search(r"^◆ step +\d+  child \d \(rm @stress/alpha\) runs on from catalog-commit: "
+                     r"catalog @stress/alpha 1.0.0 Indexed → 1.0.0 Tombstoned$", done.stdout, re.M)
+    assert len(re.findall(r"^▶ step", done.stdout, re.M)) == 1
+    # replay --why now explains it from the shrunk case kept beside the trace
+    why = _explorer("replay", str(failing_trace), "--headless", "--iteration", "1", "--why",
+                    cwd=tmp_path)
+    assert "why: the shrunk case of iteration 1" in why.stdout
     rerun_line = next(line for line in done.stdout.splitlines()
                       if line.startswith("re-execute it: "))
     assert rerun_line.endswith("--iteration 1 --rerun")

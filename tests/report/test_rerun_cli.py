@@ -1,0 +1,48 @@
+"""`replay --rerun` is a headless action with an exit code; the app only when asked for."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.core.core_helpers import run_explorer
+
+
+def test_rerun_without_headless_exits_with_its_code_and_no_app(
+    race_trace: Path, tmp_path: Path
+) -> None:
+    # stdout is a pipe, not a terminal: an app opened here would wait for keys forever.
+    try:
+        done = run_explorer("replay", str(race_trace), "--iteration", "1", "--rerun",
+                            cwd=tmp_path, timeout=90)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("replay --rerun did not exit: it opened the app") from exc
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reproduced 1/1" in done.stdout
+
+
+def test_app_after_a_rerun_must_go_with_rerun(race_trace: Path, tmp_path: Path) -> None:
+    done = run_explorer("replay", str(race_trace), "--app", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--app goes with --rerun" in done.stderr
+
+
+def test_printed_commands_are_absolute_and_work_from_anywhere(
+    race_trace: Path, tmp_path: Path
+) -> None:
+    trace = tmp_path / "recorded" / "run.jsonl"  # shrink keeps its case beside it
+    trace.parent.mkdir()
+    shutil.copyfile(race_trace, trace)
+    done = run_explorer("shrink", str(trace), "--iteration", "1", "--budget", "1",
+                        cwd=trace.parent)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("re-execute it: "))
+    command = line.removeprefix("re-execute it: ")
+    executable, _, rest = command.partition(" replay ")
+    assert Path(executable).is_absolute() and Path(executable).is_file()
+    assert rest.split()[0].startswith("/")
+    # pasted in another directory, it runs as printed
+    again = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=90)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "reproduced 1/1" in again.stdout
