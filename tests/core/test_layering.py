@@ -20,7 +20,7 @@ PACKAGE = Path(explorer.__file__).parent
 ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
-    "parts": ("snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
+    "parts": ("confine", "snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
               "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals"),
