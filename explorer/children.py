@@ -11,14 +11,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from explorer.events import KillReason, Stream
 
 CHUNK = 65536
 READER_GRACE = 5.0  # seconds to drain pipes after the child is gone
+
+
+class CannotStart(Exception):
+    """The program could not be started; the message says why and names it."""
+
+
+def unrunnable(program: str, env: Mapping[str, str], cwd: Path, *, made_later: Path) -> str | None:
+    """Why `program` (an argv[0]) cannot be started from `cwd`, or None. A program under
+    `made_later` (the run's work dir, empty when this is asked) is not judged: a setup step
+    may build it there."""
+    if "/" not in program:
+        found = shutil.which(program, path=env.get("PATH", os.defpath))
+        return None if found else f"command not found: {program}"
+    path = Path(os.path.normpath(cwd / program))
+    if path == made_later or made_later in path.parents:
+        return None
+    if not path.is_file():
+        return f"command not found: {program}"
+    if not os.access(path, os.X_OK):
+        return f"not executable: {program}"
+    return None
 
 
 @dataclass
@@ -114,15 +137,18 @@ async def run_child(
 
     `held` tells how many seconds the child's scheduling decisions have been held by a
     face stepping through them; the timeout does not count those."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
-        start_new_session=True,
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:  # not found, not executable, a bad cwd: nothing was started
+        raise CannotStart(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
     pgid = proc.pid  # start_new_session: the child leads its own group
     groups.add(pgid)
     result = ChildResult(pid=proc.pid, returncode=None, killed=None)

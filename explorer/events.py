@@ -249,6 +249,7 @@ class RunFinished(Event):
     counts: dict[str, int]  # per classification
     exit_code: int
     interrupted: bool = False
+    error: str | None = None  # why the run could not start (exit 2), in one line
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

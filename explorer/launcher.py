@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from explorer.block import Block
-from explorer.children import ChildResult, ProcessGroups, run_child
+from explorer.children import CannotStart, ChildResult, ProcessGroups, run_child
 from explorer.events import ChildExited, ChildOutput, ChildSpec, ChildStarted, Event, Stream
 from explorer.expansion import Expansion
+from explorer.request import RunError
 from explorer.scenario import Command
 from explorer.scheduling.base import Scheduler
 
@@ -62,6 +63,9 @@ class Launcher:
             result = await run_child(spec.argv, env=env, cwd=str(self.repo), timeout=timeout,
                                      groups=self.groups, on_start=started, on_line=line,
                                      held=self.held)
+        except CannotStart as exc:
+            raise RunError(f"child {spec.child} '{spec.label}' of block {iteration}: "
+                           f"{exc}") from exc
         finally:
             scheduler.child_exited(spec.child)
         block.exited(spec.child, result.returncode)

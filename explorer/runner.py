@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from explorer.block import Block
-from explorer.children import ChildResult, ProcessGroups
+from explorer.children import ChildResult, ProcessGroups, unrunnable
 from explorer.control import RunControl
 from explorer.edges import BlockEdges
 from explorer.events import (
@@ -52,6 +52,7 @@ from explorer.trace import TraceWriter, make_header
 
 __all__ = ["RunError", "RunOptions", "Runner"]
 
+EXIT_CANNOT_RUN = 2  # as a usage error: the scenario asks for what cannot be done
 INTERRUPT_GRACE = 3.0  # seconds for the blocks to wind down before they are cancelled
 
 
@@ -134,17 +135,20 @@ class Runner:
     async def _run(self, writer: TraceWriter, created: bool) -> RunFinished:
         assert self._edges is not None
         try:
-            self._prepare_repo()
-            self._body = asyncio.create_task(self._blocks(), name="runner-blocks")
             try:
+                self._prepare_repo()
+                self._body = asyncio.create_task(self._blocks(), name="runner-blocks")
                 await self._body
-            except (_Interrupted, asyncio.CancelledError, RunError):
+            except RunError as exc:
                 if not self._interrupted:  # a killed service fails to start: still Ctrl-C
+                    # The trace says why it ends here; the face that catches it says it too.
+                    writer(self._finished(EXIT_CANNOT_RUN, error=str(exc)))
+                    raise
+            except (_Interrupted, asyncio.CancelledError):
+                if not self._interrupted:
                     raise
             code = 130 if self._interrupted else (1 if self._judge.failed else 0)
-            finished = RunFinished(t=self.now(), iterations=self._completed,
-                                   counts=dict(self._judge.counts), exit_code=code,
-                                   interrupted=self._interrupted)
+            finished = self._finished(code)
             self.emit(finished)
             return finished
         finally:
@@ -163,6 +167,11 @@ class Runner:
         for consumer in self._consumers:
             consumer(event)
 
+    def _finished(self, code: int, error: str | None = None) -> RunFinished:
+        return RunFinished(t=self.now(), iterations=self._completed,
+                           counts=dict(self._judge.counts), exit_code=code,
+                           interrupted=self._interrupted, error=error)
+
     def _scenario_path(self) -> str | None:
         return str(self.scenario.path.resolve()) if self.scenario.path else None
 
@@ -170,6 +179,18 @@ class Runner:
         if self._repo.exists() and any(self._repo.iterdir()):
             raise RunError(f"{self._repo} is not empty: give a fresh --work-dir")
         self._repo.mkdir(parents=True, exist_ok=True)
+
+    def _check_programs(self, expansion: Expansion) -> None:
+        """RunError before block 0 if a command cannot be started: a typo in a program's
+        name must not first show as a failed setup or a half-run iteration."""
+        s = self.scenario
+        named = [*(("setup step", c) for c in s.setup), *(("op", c) for c in s.ops),
+                 *([("reconcile", s.reconcile)] if s.reconcile else [])]
+        for what, command in named:
+            program = expansion.spec(0, command).argv[0]
+            why = unrunnable(program, expansion.env, self._repo, made_later=self._work.resolve())
+            if why:
+                raise RunError(f"{what} '{command.label}': {why}")
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -182,6 +203,7 @@ class Runner:
             for service in self.scenario.services:
                 values[service.name] = await start_service(service, values, self._groups, stack)
             expansion = Expansion.of(self.scenario, values)
+            self._check_programs(expansion)
             self._launcher = Launcher(expansion, self._repo, self._groups, self.emit, self.now,
                                       held=self.control.held_seconds)
             self._judge.heal = Healer(self._repo, expansion, self._groups)

@@ -29,10 +29,14 @@ async def start_service(
     env = inherited_env()
     env.update({k: expand(v, values) for k, v in service.env.items()})
     argv = [expand(part, values) for part in service.argv]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
+        )
+    except OSError as exc:  # not found, not executable: nothing was started
+        raise RunError(f"service '{service.name}': cannot run {argv[0]}: "
+                       f"{exc.strerror or exc}") from exc
     groups.add(proc.pid)
     tail: list[str] = []
 
