@@ -16,6 +16,16 @@ from explorer.request import RunError
 from explorer.scenario import Service, expand
 
 TAIL_LINES = 5  # of a service's output, quoted when it fails to start
+FIRST_LINE_LIMIT = 65536  # bytes: a URL is far shorter
+
+
+async def _first_line(reader: asyncio.StreamReader) -> bytes:
+    """Up to the first newline; what came if the stream ended first. LimitOverrunError
+    past the reader's limit, where `readline` would raise a bare ValueError."""
+    try:
+        return await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        return exc.partial
 
 
 async def start_service(
@@ -33,6 +43,7 @@ async def start_service(
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
+            limit=FIRST_LINE_LIMIT,
         )
     except OSError as exc:  # not found, not executable: nothing was started
         raise RunError(f"service '{service.name}': cannot run {argv[0]}: "
@@ -55,11 +66,19 @@ async def start_service(
     drains: list[asyncio.Task[None]] = []
     stack.push_async_callback(stop)
     assert proc.stdout is not None
+    first, overrun = b"", False
     try:
-        first = await asyncio.wait_for(proc.stdout.readline(), service.start_timeout)
+        first = await asyncio.wait_for(_first_line(proc.stdout), service.start_timeout)
     except TimeoutError:
-        first = b""
+        pass
+    except asyncio.LimitOverrunError:
+        overrun = True
+    # Drained from now on, also when it failed: a full pipe would keep it from ending.
     drains = [asyncio.create_task(drain(proc.stdout)), asyncio.create_task(drain(proc.stderr))]
+    if overrun:
+        raise RunError(f"service {service.name} ({' '.join(argv)}) printed no newline in "
+                       f"its first {FIRST_LINE_LIMIT // 1024} KiB: expected its URL alone on "
+                       "its first line")
     url = first.decode("utf-8", "replace").strip()
     if not url:
         if proc.returncode is None:

@@ -68,3 +68,13 @@ def test_a_program_the_setup_builds_in_the_repo_is_not_refused(tmp_path: Path) -
                           str(tmp_path / "t.jsonl"), cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "built tool ran" in (tmp_path / "t.jsonl").read_text()
+
+
+def test_a_service_whose_first_line_never_ends_is_refused(tmp_path: Path) -> None:
+    """Issue 10, item 9: 200 KB without a newline where the URL belongs."""
+    code = 'import sys, time; sys.stdout.write("x" * 200000); sys.stdout.flush(); time.sleep(60)'
+    service = (f'[[services]]\nname = "reg"\nstart_timeout = 30\n'
+               f"command = [\"{{python}}\", \"-c\", '{code}']\n")
+    stderr, _ = refused(tmp_path, OP + service)
+    assert stderr.startswith("race-explorer: service reg (") and stderr.endswith(
+        "printed no newline in its first 64 KiB: expected its URL alone on its first line"), stderr
