@@ -64,9 +64,11 @@ class _Child:
     returncode: int | None = None
     killed: str | None = None
     exited: bool = False
+    leftovers: int = 0
 
     def status(self) -> str:
-        return outcome(self.returncode, self.killed, exited=self.exited)
+        return outcome(self.returncode, self.killed, exited=self.exited,
+                       leftovers=self.leftovers)
 
 
 class HeadlessReporter:
@@ -115,6 +117,7 @@ class HeadlessReporter:
             if child is not None:
                 child.returncode, child.killed, child.exited = (
                     event.returncode, event.killed, True)
+                child.leftovers = event.leftovers
         elif isinstance(event, IterationFinished):
             self._iteration_finished(event)
         elif isinstance(event, RunFinished):

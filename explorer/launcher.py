@@ -75,5 +75,6 @@ class Launcher:
             block.timed_out.append(f"child {spec.child} ({spec.label}) was still running after "
                                    f"{timeout:g} s and was killed with its process group")
         self.emit(ChildExited(t=self.now(), iteration=iteration, child=spec.child,
-                              returncode=result.returncode, killed=result.killed))
+                              returncode=result.returncode, killed=result.killed,
+                              leftovers=result.leftovers))
         return result

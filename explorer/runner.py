@@ -25,6 +25,7 @@ from pathlib import Path
 from explorer.block import Block
 from explorer.children import ChildResult, ProcessGroups, unrunnable
 from explorer.control import RunControl
+from explorer.descendants import subreaper
 from explorer.edges import BlockEdges
 from explorer.events import (
     BlockKind,
@@ -129,7 +130,9 @@ class Runner:
         )
         self._repo = (self._work / "repo").resolve()
         self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
-        with signals_call(self.interrupt, enabled=self.handle_signals):
+        # Orphans of the children (one that left its group with setsid) come to the
+        # runner, so the end of each block can end them too.
+        with subreaper(), signals_call(self.interrupt, enabled=self.handle_signals):
             return await self._run(writer, created)
 
     async def _run(self, writer: TraceWriter, created: bool) -> RunFinished:
@@ -153,6 +156,7 @@ class Runner:
             return finished
         finally:
             self._groups.kill_all("interrupt")
+            await self._groups.end_orphans()
             await self._edges.abandon()
             writer.close()
             if created:
@@ -312,6 +316,7 @@ class Runner:
     async def _close(self, block: Block, phase: Phase, extra: Sequence[Break] = ()) -> None:
         """The block's children are gone: its end state, checked and judged."""
         assert self._edges is not None and self._observer is not None
+        await self._groups.end_orphans()  # nothing the block started outlives it
         reading = self._edges.ending(block.last)
         await self._observer.let_go()  # the block's last changes belong to the block
         snapshot = await reading

@@ -58,8 +58,9 @@ async def start_service(
 
     async def stop() -> None:
         groups.kill(proc.pid, "interrupt")
-        groups.discard(proc.pid)
+        await groups.end_orphans()  # one that left its group could hold its pipes
         await proc.wait()
+        groups.discard(proc.pid)
         for task in drains:
             task.cancel()
 

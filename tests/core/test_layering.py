@@ -21,7 +21,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
     "parts": ("confine", "snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
-              "children", "control", "trace"),
+              "descendants", "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "cli",
