@@ -243,7 +243,7 @@ def run_headless(request: RunRequest, junit_path: Path | None = None,
         finished = asyncio.run(runner.run())
     except RunError as exc:
         err.print(f"race-explorer: {exc}", markup=False, highlight=False)
-        return 2
+        return exc.exit_code
     finally:
         if junit is not None and junit_path is not None:
             junit.write(junit_path)

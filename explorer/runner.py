@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,12 +42,13 @@ from explorer.healer import Healer
 from explorer.judge import SETUP_FAILED, Judge
 from explorer.launcher import Launcher
 from explorer.observer import Observer
-from explorer.request import RunError, RunOptions, trace_path_of
+from explorer.request import CannotRecord, RunError, RunOptions, trace_path_of
 from explorer.scenario import Command, Scenario
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
 from explorer.services import start_service
 from explorer.signals import signals_call
-from explorer.trace import TraceWriter, make_header
+from explorer.trace import TraceBusy, TraceUnwritable, TraceWriter, make_header
+from explorer.workdir import work_dir
 
 __all__ = ["RunError", "RunOptions", "Runner"]
 
@@ -118,24 +117,46 @@ class Runner:
             asyncio.get_running_loop().call_later(INTERRUPT_GRACE, body.cancel)
 
     async def run(self) -> RunFinished:
+        """RunError (exit 2) if it cannot start; CannotRecord (exit 74) if the trace cannot
+        be written, the run then stopped."""
         self._t0 = time.monotonic()
-        writer = TraceWriter(self._trace_path, make_header(
-            scenario=self.scenario.name, scenario_path=self._scenario_path(),
-            seed=self.options.seed,
-        ))
-        self._consumers.insert(0, writer)  # first: a failing face still leaves a trace
-        created = self.options.work_dir is None
-        self._work = Path(tempfile.mkdtemp(prefix="race-explorer-")) if created else Path(
-            self.options.work_dir or "."
-        )
-        self._repo = (self._work / "repo").resolve()
-        self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
+        # The signal handlers first: from here on a Ctrl-C is an interrupt, never a
+        # KeyboardInterrupt between making the trace or the work dir and cleaning them up.
         # Orphans of the children (one that left its group with setsid) come to the
         # runner, so the end of each block can end them too.
         with subreaper(), signals_call(self.interrupt, enabled=self.handle_signals):
-            return await self._run(writer, created)
+            writer = self._open_trace()
+            try:
+                with work_dir(self.options.work_dir) as work:
+                    self._work = work
+                    self._repo = (work / "repo").resolve()
+                    self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
+                    return await self._run(writer)
+            finally:
+                writer.close()
+                if writer.failure is not None:  # also when closing it failed
+                    raise CannotRecord(writer.failure)
 
-    async def _run(self, writer: TraceWriter, created: bool) -> RunFinished:
+    def _open_trace(self) -> TraceWriter:
+        header = make_header(scenario=self.scenario.name, scenario_path=self._scenario_path(),
+                             seed=self.options.seed)
+        try:
+            writer = TraceWriter(self._trace_path, header, on_failure=self._cannot_record)
+        except TraceBusy as exc:
+            raise RunError(str(exc)) from exc
+        except TraceUnwritable as exc:
+            raise CannotRecord(str(exc)) from exc
+        self._consumers.insert(0, writer)  # first: a failing face still leaves a trace
+        return writer
+
+    def _cannot_record(self) -> None:
+        """The trace failed: a run that leaves no record is not worth going on with."""
+        self._groups.kill_all("interrupt")
+        self.control.stop()
+        if self._body is not None:
+            self._body.cancel()
+
+    async def _run(self, writer: TraceWriter) -> RunFinished:
         assert self._edges is not None
         try:
             try:
@@ -148,19 +169,17 @@ class Runner:
                     writer(self._finished(EXIT_CANNOT_RUN, error=str(exc)))
                     raise
             except (_Interrupted, asyncio.CancelledError):
-                if not self._interrupted:
+                if not self._interrupted and writer.failure is None:
                     raise
             code = 130 if self._interrupted else (1 if self._judge.failed else 0)
             finished = self._finished(code)
-            self.emit(finished)
+            if writer.failure is None:
+                self.emit(finished)
             return finished
         finally:
             self._groups.kill_all("interrupt")
             await self._groups.end_orphans()
             await self._edges.abandon()
-            writer.close()
-            if created:
-                shutil.rmtree(self._work, ignore_errors=True)
 
     # -- plumbing ------------------------------------------------------------------------
 

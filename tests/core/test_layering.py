@@ -23,7 +23,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "parts": ("confine", "snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
               "descendants", "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
-               "judge", "healer", "edges", "signals"),
+               "judge", "healer", "edges", "signals", "workdir"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "cli",
               "__main__"),
 }
