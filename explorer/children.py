@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from explorer.descendants import children_of, end_orphans, live_members
+from explorer.descendants import children_of, end_orphans, holds_pipes, live_members
 from explorer.events import KillReason, Stream
 
 CHUNK = 65536
@@ -134,6 +134,17 @@ class _ChildProtocol(asyncio.subprocess.SubprocessStreamProtocol):
             self.exited.set_result(None)
 
 
+def _pipe_inodes(transport: asyncio.SubprocessTransport) -> set[int]:
+    inodes = set()
+    for fd in (1, 2):
+        pipe = transport.get_pipe_transport(fd)
+        stream = pipe.get_extra_info("pipe") if pipe is not None else None
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):  # closed: at its end already
+                inodes.add(os.fstat(stream.fileno()).st_ino)
+    return inodes
+
+
 async def _wait_within(
     exited: asyncio.Future[None], timeout: float, held: Callable[[], float]
 ) -> bool:
@@ -206,7 +217,12 @@ async def run_child(
         result.leftovers = len(live_members(pgid))
         if result.leftovers:
             kill_group(pgid)  # not the child's end: it had exited
-            await asyncio.wait({reading}, timeout=DRAIN)
+        # All of its output is read, however slow the loop, unless a process that left
+        # the group (setsid) holds the pipes: the block's end ends that one.
+        pipes = _pipe_inodes(transport)
+        while not (await asyncio.wait({reading}, timeout=DRAIN))[0]:
+            if holds_pipes(pipes):
+                break
     finally:
         try:
             if transport.get_returncode() is None:  # cancelled (interrupt): end it all

@@ -81,6 +81,24 @@ def live_members(pgid: int) -> list[int]:
     return members
 
 
+def holds_pipes(inodes: Collection[int]) -> bool:
+    """Whether a process other than this one has one of these pipes open (a grandchild
+    that left its group still writing, say). Reads every process's fds: for rare cases."""
+    names = {f"pipe:[{inode}]" for inode in inodes}
+    if not names:
+        return False
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or entry == me:
+            continue
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{entry}/fd/{fd}") in names:
+                        return True
+    return False
+
+
 def orphans(known: Collection[int]) -> list[int]:
     """The runner's children it did not start (`known`: those it did, and any it had
     before the run) from other sessions than its own, and all their descendants."""
