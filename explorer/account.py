@@ -117,6 +117,7 @@ def summary(reader: TraceReader, console: Console) -> None:
         elif isinstance(event, RunFinished):
             counts = ", ".join(f"{v} {k}" for k, v in event.counts.items())
             state = "interrupted" if event.interrupted else f"exit {event.exit_code}"
+            state += f" ({visible(event.error)})" if event.error else ""
             _out(console, f"run finished: {event.iterations} iteration(s), {state}; "
                           f"breaks: {counts}", "bold")
     _out(console, f"details of one block: race-explorer replay {shlex.quote(str(reader.path))} "

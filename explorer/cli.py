@@ -1,7 +1,8 @@
 """`race-explorer`: run a scenario (the app, or `--headless`), or replay a trace.
 
-Exit codes: 0 nothing unexplained broke, 1 something did, 2 usage or scenario
-errors, 65 a replayed trace had unreadable lines (left out, named in a warning),
+Exit codes (the README's table): 0 nothing unexplained broke, 1 something did,
+2 usage or scenario errors and runs that cannot start, 65 a replayed trace had
+unreadable lines (left out, named in a warning), 74 the trace cannot be written,
 130 interrupted. The app is imported only when asked for, so headless
 runs and CI never load Textual.
 """

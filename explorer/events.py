@@ -176,11 +176,12 @@ class ChildExited(Event):
     child: int
     returncode: int | None
     killed: KillReason | None = None
+    leftovers: int = 0  # processes of its group still running when it exited, killed then
 
     @property
     def outcome(self) -> str:
         """How the child ended, in the words every face uses."""
-        return outcome(self.returncode, self.killed)
+        return outcome(self.returncode, self.killed, leftovers=self.leftovers)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,6 +250,7 @@ class RunFinished(Event):
     counts: dict[str, int]  # per classification
     exit_code: int
     interrupted: bool = False
+    error: str | None = None  # why the run could not start (exit 2), in one line
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

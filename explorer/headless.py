@@ -71,9 +71,11 @@ class _Child:
     returncode: int | None = None
     killed: str | None = None
     exited: bool = False
+    leftovers: int = 0
 
     def status(self) -> str:
-        return outcome(self.returncode, self.killed, exited=self.exited)
+        return outcome(self.returncode, self.killed, exited=self.exited,
+                       leftovers=self.leftovers)
 
 
 class HeadlessReporter:
@@ -130,6 +132,7 @@ class HeadlessReporter:
             if child is not None:
                 child.returncode, child.killed, child.exited = (
                     event.returncode, event.killed, True)
+                child.leftovers = event.leftovers
         elif isinstance(event, IterationFinished):
             self._iteration_finished(event)
         elif isinstance(event, RunFinished):
@@ -343,7 +346,7 @@ def run_headless(request: RunRequest, junit_path: Path | None = None,
         finished = asyncio.run(runner.run())
     except RunError as exc:
         err.print(f"race-explorer: {exc}", markup=False, highlight=False)
-        return 2
+        return exc.exit_code
     finally:
         if junit is not None and junit_path is not None:
             junit.write(junit_path)

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from explorer.block import Block
-from explorer.children import ChildResult, ProcessGroups, run_child
+from explorer.children import CannotStart, ChildResult, ProcessGroups, run_child
 from explorer.events import ChildExited, ChildOutput, ChildSpec, ChildStarted, Event, Stream
 from explorer.expansion import Expansion
+from explorer.request import RunError
 from explorer.scenario import Command
 from explorer.scheduling.base import Scheduler
 
@@ -63,6 +64,9 @@ class Launcher:
             result = await run_child(spec.argv, env=env, cwd=str(self.repo), timeout=timeout,
                                      groups=self.groups, on_start=started, on_line=line,
                                      held=self.held)
+        except CannotStart as exc:
+            raise RunError(f"child {spec.child} '{spec.label}' of block {iteration}: "
+                           f"{exc}") from exc
         finally:
             scheduler.child_exited(spec.child)
         block.exited(spec.child, result.returncode, result.killed, self.now())
@@ -72,5 +76,6 @@ class Launcher:
             block.timed_out.append(f"child {spec.child} ({spec.label}) was still running after "
                                    f"{timeout:g} s and was killed with its process group")
         self.emit(ChildExited(t=self.now(), iteration=iteration, child=spec.child,
-                              returncode=result.returncode, killed=result.killed))
+                              returncode=result.returncode, killed=result.killed,
+                              leftovers=result.leftovers))
         return result

@@ -27,6 +27,14 @@ _PATH_OPTIONS = ("trace_path", "work_dir")
 class RunError(Exception):
     """The run cannot start: a service that never printed its URL, an unknown strategy."""
 
+    exit_code = 2  # as a usage error
+
+
+class CannotRecord(RunError):
+    """The trace cannot be written (a full disk, a read-only dir): the run stopped."""
+
+    exit_code = 74  # sysexits' EX_IOERR
+
 
 @dataclass
 class RunOptions:

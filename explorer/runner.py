@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from explorer.block import Block
-from explorer.children import ChildResult, ProcessGroups
+from explorer.children import ChildResult, ProcessGroups, unrunnable
 from explorer.control import RunControl
+from explorer.descendants import subreaper
 from explorer.edges import BlockEdges
 from explorer.events import (
     BlockKind,
@@ -43,17 +42,19 @@ from explorer.healer import Healer
 from explorer.judge import SETUP_FAILED, Judge
 from explorer.launcher import Launcher
 from explorer.observer import Observer
-from explorer.request import RunError, RunOptions, trace_path_of
+from explorer.request import CannotRecord, RunError, RunOptions, trace_path_of
 from explorer.scenario import Command, Scenario
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
 from explorer.services import start_service
 from explorer.shard import header_fields, isolates_iterations, iteration_plan, restore_repo
 from explorer.signals import signals_call
 from explorer.snapshot import archive_dir
-from explorer.trace import TraceWriter, make_header
+from explorer.trace import TraceBusy, TraceUnwritable, TraceWriter, make_header
+from explorer.workdir import work_dir
 
 __all__ = ["RunError", "RunOptions", "Runner"]
 
+EXIT_CANNOT_RUN = 2  # as a usage error: the scenario asks for what cannot be done
 INTERRUPT_GRACE = 3.0  # seconds for the blocks to wind down before they are cancelled
 
 
@@ -121,44 +122,70 @@ class Runner:
             asyncio.get_running_loop().call_later(INTERRUPT_GRACE, body.cancel)
 
     async def run(self) -> RunFinished:
+        """RunError (exit 2) if it cannot start; CannotRecord (exit 74) if the trace cannot
+        be written, the run then stopped."""
         self._t0 = time.monotonic()
-        writer = TraceWriter(self._trace_path, make_header(
-            scenario=self.scenario.name, scenario_path=self._scenario_path(),
-            seed=self.options.seed,
-            extra=header_fields(self.scenario, self.options.to_dict()),
-        ))
-        self._consumers.insert(0, writer)  # first: a failing face still leaves a trace
-        created = self.options.work_dir is None
-        self._work = Path(tempfile.mkdtemp(prefix="race-explorer-")) if created else Path(
-            self.options.work_dir or "."
-        )
-        self._repo = (self._work / "repo").resolve()
-        self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
-        with signals_call(self.interrupt, enabled=self.handle_signals):
-            return await self._run(writer, created)
+        # The signal handlers first: from here on a Ctrl-C is an interrupt, never a
+        # KeyboardInterrupt between making the trace or the work dir and cleaning them up.
+        # Orphans of the children (one that left its group with setsid) come to the
+        # runner, so the end of each block can end them too.
+        with subreaper(), signals_call(self.interrupt, enabled=self.handle_signals):
+            writer = self._open_trace()
+            try:
+                with work_dir(self.options.work_dir) as work:
+                    self._work = work
+                    self._repo = (work / "repo").resolve()
+                    self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
+                    return await self._run(writer)
+            finally:
+                writer.close()
+                if writer.failure is not None:  # also when closing it failed
+                    raise CannotRecord(writer.failure)
 
-    async def _run(self, writer: TraceWriter, created: bool) -> RunFinished:
+    def _open_trace(self) -> TraceWriter:
+        header = make_header(scenario=self.scenario.name, scenario_path=self._scenario_path(),
+                             seed=self.options.seed,
+                             extra=header_fields(self.scenario, self.options.to_dict()))
+        try:
+            writer = TraceWriter(self._trace_path, header, on_failure=self._cannot_record)
+        except TraceBusy as exc:
+            raise RunError(str(exc)) from exc
+        except TraceUnwritable as exc:
+            raise CannotRecord(str(exc)) from exc
+        self._consumers.insert(0, writer)  # first: a failing face still leaves a trace
+        return writer
+
+    def _cannot_record(self) -> None:
+        """The trace failed: a run that leaves no record is not worth going on with."""
+        self._groups.kill_all("interrupt")
+        self.control.stop()
+        if self._body is not None:
+            self._body.cancel()
+
+    async def _run(self, writer: TraceWriter) -> RunFinished:
         assert self._edges is not None
         try:
-            self._prepare_repo()
-            self._body = asyncio.create_task(self._blocks(), name="runner-blocks")
             try:
+                self._prepare_repo()
+                self._body = asyncio.create_task(self._blocks(), name="runner-blocks")
                 await self._body
-            except (_Interrupted, asyncio.CancelledError, RunError):
+            except RunError as exc:
                 if not self._interrupted:  # a killed service fails to start: still Ctrl-C
+                    # The trace says why it ends here; the face that catches it says it too.
+                    writer(self._finished(EXIT_CANNOT_RUN, error=str(exc)))
+                    raise
+            except (_Interrupted, asyncio.CancelledError):
+                if not self._interrupted and writer.failure is None:
                     raise
             code = 130 if self._interrupted else (1 if self._judge.failed else 0)
-            finished = RunFinished(t=self.now(), iterations=self._completed,
-                                   counts=dict(self._judge.counts), exit_code=code,
-                                   interrupted=self._interrupted)
-            self.emit(finished)
+            finished = self._finished(code)
+            if writer.failure is None:
+                self.emit(finished)
             return finished
         finally:
             self._groups.kill_all("interrupt")
+            await self._groups.end_orphans()
             await self._edges.abandon()
-            writer.close()
-            if created:
-                shutil.rmtree(self._work, ignore_errors=True)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -169,6 +196,11 @@ class Runner:
         for consumer in self._consumers:
             consumer(event)
 
+    def _finished(self, code: int, error: str | None = None) -> RunFinished:
+        return RunFinished(t=self.now(), iterations=self._completed,
+                           counts=dict(self._judge.counts), exit_code=code,
+                           interrupted=self._interrupted, error=error)
+
     def _scenario_path(self) -> str | None:
         return str(self.scenario.path.resolve()) if self.scenario.path else None
 
@@ -176,6 +208,18 @@ class Runner:
         if self._repo.exists() and any(self._repo.iterdir()):
             raise RunError(f"{self._repo} is not empty: give a fresh --work-dir")
         self._repo.mkdir(parents=True, exist_ok=True)
+
+    def _check_programs(self, expansion: Expansion) -> None:
+        """RunError before block 0 if a command cannot be started: a typo in a program's
+        name must not first show as a failed setup or a half-run iteration."""
+        s = self.scenario
+        named = [*(("setup step", c) for c in s.setup), *(("op", c) for c in s.ops),
+                 *([("reconcile", s.reconcile)] if s.reconcile else [])]
+        for what, command in named:
+            program = expansion.spec(0, command).argv[0]
+            why = unrunnable(program, expansion.env, self._repo, made_later=self._work.resolve())
+            if why:
+                raise RunError(f"{what} '{command.label}': {why}")
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -188,6 +232,7 @@ class Runner:
             for service in self.scenario.services:
                 values[service.name] = await start_service(service, values, self._groups, stack)
             expansion = Expansion.of(self.scenario, values)
+            self._check_programs(expansion)
             self._launcher = Launcher(expansion, self._repo, self._groups, self.emit, self.now,
                                       held=self.control.held_seconds)
             self._judge.heal = Healer(self._repo, expansion, self._groups)
@@ -311,6 +356,7 @@ class Runner:
     async def _close(self, block: Block, phase: Phase, extra: Sequence[Break] = ()) -> None:
         """The block's children are gone: its end state, checked and judged."""
         assert self._edges is not None and self._observer is not None
+        await self._groups.end_orphans()  # nothing the block started outlives it
         reading = self._edges.ending(block.last)
         await self._observer.let_go()  # the block's last changes belong to the block
         snapshot = await reading

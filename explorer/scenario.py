@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import explorer
 from explorer.classify import Transient
+from explorer.confine import inside
 from explorer.events import When
 from explorer.invariants import BUILTIN, Check, Invariant
 from explorer.outcomes import (
@@ -174,8 +175,8 @@ class _Parser:
         if key.name not in table:
             return key.default if default is None else default
         value, at = table[key.name], _at(where, key.name)
-        if key.kind in ("string", "path", "regex"):
-            if not isinstance(value, str) or not value:
+        if key.kind in ("string", "path", "regex", "repo_path"):
+            if not isinstance(value, str) or not value or not key.accepts(value):
                 raise self.fail(at, key.expected, value)
             return value
         if key.kind == "text":
@@ -184,7 +185,7 @@ class _Parser:
             return value
         if key.kind in ("integer", "number"):
             ok = isinstance(value, int) if key.kind == "integer" else isinstance(value, int | float)
-            if isinstance(value, bool) or not ok or value < key.minimum:
+            if isinstance(value, bool) or not ok or not key.accepts(value):
                 raise self.fail(at, key.expected, value)
             return value if key.kind == "integer" else float(value)
         if key.kind in ("argv", "args"):
@@ -233,7 +234,7 @@ class _Parser:
             iterations=self.value(data, TOP["iterations"], ""),
             concurrency=self.value(data, TOP["concurrency"], "", len(ops)),
             timeout=self.value(data, TOP["timeout"], ""),
-            fixtures=(self.base_dir / fixtures).resolve(),
+            fixtures=self.fixtures(fixtures),
             env=self.value(data, TOP["env"], "", {}),
             setup=setup,
             reconcile=reconcile,
@@ -288,12 +289,17 @@ class _Parser:
             ))
         return tuple(out)
 
+    def fixtures(self, value: str) -> Path:
+        path = (self.base_dir / value).resolve()
+        if not path.is_dir():
+            raise self.fail("fixtures", f"{TOP['fixtures'].expected} ({path} is not one)", value)
+        return path
+
     def watch(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list | tuple) or not value:
             raise self.fail("watch", TOP["watch"].expected, value)
         for i, item in enumerate(value):
-            if (not isinstance(item, str) or not item or Path(item).is_absolute()
-                    or ".." in Path(item).parts):
+            if not isinstance(item, str) or not inside(item):
                 raise self.fail(f"watch[{i}]", "a path inside the repo dir", item)
         return tuple(value)
 

@@ -9,16 +9,18 @@ and its reading in scenario.py.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from explorer.confine import inside
 from explorer.outcomes import EVIDENCE_INVARIANT
 from explorer.snapshot import Layout
 
 Kind = Literal[
     "string", "text", "integer", "number", "argv", "args", "env", "path", "tables", "table",
-    "list", "regex",
+    "list", "regex", "repo_path",
 ]
 
 _EXPECTED: dict[Kind, str] = {
@@ -34,6 +36,7 @@ _EXPECTED: dict[Kind, str] = {
     "table": "a table",
     "list": "a list",
     "regex": "a non-empty string",
+    "repo_path": "a relative path inside the repo dir (no leading /, no .. above it)",
 }
 
 
@@ -50,6 +53,15 @@ class Key:
     @property
     def expected(self) -> str:
         return self.expected_as or _EXPECTED[self.kind].format(minimum=self.minimum)
+
+    def accepts(self, value: Any) -> bool:
+        """Whether a value of the right type is in range: a number finite and at least the
+        minimum (nan, inf and negatives slip past a bare `<`), a repo path inside the repo."""
+        if self.kind in ("integer", "number"):
+            return math.isfinite(value) and value >= self.minimum
+        if self.kind == "repo_path":
+            return inside(value)
+        return True
 
     @property
     def default_words(self) -> str:
@@ -84,8 +96,9 @@ TOP = Table("", (
         default_as="all ops", minimum=1),
     Key("timeout", "number", "seconds a child may run before its group is killed", 30.0,
         minimum=0.001),
-    Key("fixtures", "path", "the dir `{fixtures}` expands to, relative to the file",
-        default_as="the file's dir"),
+    Key("fixtures", "path", "the dir `{fixtures}` expands to, relative to the file or "
+        "absolute (it may be outside the repo dir)", default_as="the file's dir",
+        expected_as="an existing directory"),
     Key("command", "argv", "argv prefix that an op's `args` are appended to"),
     Key("env", "env", "NAME = template: the children's environment, on top of the explorer's"),
     Key("services", "tables", "processes started before the setup (below)"),
@@ -159,9 +172,9 @@ MODEL = Table("[model]", (
 ))
 
 LAYOUT = Table("[layout]", (
-    Key("lockfile", "string", "the lockfile", Layout.lockfile),
-    Key("catalog", "string", "the SQLite catalog", Layout.catalog),
-    Key("tree", "string", "the extracted tree", Layout.tree),
+    Key("lockfile", "repo_path", "the lockfile", Layout.lockfile),
+    Key("catalog", "repo_path", "the SQLite catalog", Layout.catalog),
+    Key("tree", "repo_path", "the extracted tree", Layout.tree),
 ))
 
 TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, MODEL,

@@ -187,7 +187,7 @@ def main(argv: list[str]) -> int:
         return asyncio.run(serve(request, events_fd))
     except (ScenarioError, RunError) as exc:
         print(f"race-explorer: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code if isinstance(exc, RunError) else 2
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The trace: one header line, then one event a line, as the run happened.
 
-The writer flushes every event (a crash loses at most the line being
-written) and fsyncs at each iteration's end. The reader indexes iterations by
+The writer writes every event as it comes (a crash loses at most the line
+being written) and fsyncs at each iteration's end; it holds a lock on the file,
+so two runs never write into one trace. The reader indexes iterations by
 byte offset, parsing only the lines that start an iteration, so one block of a
 large trace reads fast, and streams the whole run for a summary. A line that is
 not a valid event, wherever it is, is skipped and named by its byte offset in
@@ -10,16 +11,18 @@ not a valid event, wherever it is, is skipped and named by its byte offset in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import shlex
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import explorer
 from explorer.events import (
@@ -55,6 +58,7 @@ def make_header(
         "scenario": scenario,
         "scenario_path": scenario_path,
         "seed": seed,
+        "pid": os.getpid(),  # named to a second run given the same trace
         "argv": list(sys.argv if argv is None else argv),
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
     }
@@ -101,23 +105,87 @@ def shrink_command(trace: Path, iteration: int) -> str:
     return f"{explorer_executable()} shrink {_shown(trace)} --iteration {iteration}"
 
 
-class TraceWriter:
-    """A consumer that records every event; use as a context manager or call close()."""
+class TraceBusy(Exception):
+    """Another live run is writing to the same trace."""
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+
+class TraceUnwritable(Exception):
+    """The trace cannot be created or written to (a full disk, a read-only dir)."""
+
+
+def _writer_pid(path: Path) -> int | None:
+    """The pid in a trace's header, if it has one."""
+    try:
+        with path.open("rb") as f:
+            header = json.loads(f.readline())
+    except (OSError, ValueError):
+        return None
+    pid = header.get("pid") if isinstance(header, dict) else None
+    return pid if isinstance(pid, int) else None
+
+
+class TraceWriter:
+    """A consumer that records every event; use as a context manager or call close().
+
+    The file is locked (flock) while it is written: a second run given the same path gets
+    TraceBusy instead of interleaving its lines. A write that fails (ENOSPC, EIO) cuts the
+    file back to its last whole line, stops recording and calls `on_failure`; `failure`
+    says why. Each line is one write(2) of its own: no buffer is left to flush at the end.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any],
+                 on_failure: Callable[[], None] = lambda: None) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = path.open("w", encoding="utf-8", newline="\n")
+        self.failure: str | None = None
+        self._on_failure = on_failure
+        try:
+            with contextlib.suppress(FileExistsError):  # a file there: open says ENOTDIR
+                path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise TraceUnwritable(f"cannot write the trace {path}: {_reason(exc)}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            other = _writer_pid(path)
+            raise TraceBusy(f"the trace {path} is being written by another run"
+                            + (f" (pid {other})" if other else "")
+                            + ": give another --trace") from exc
+        self._fd: int | None = fd
+        self._written = 0  # bytes of whole lines in the file
         self._fsync_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-fsync")
         self._syncing: Future[None] | None = None
+        os.ftruncate(fd, 0)  # only now: the lock says no live run owns what was there
         self._write_line(json.dumps(header, ensure_ascii=False, separators=(",", ":")))
         self.sync()
+        if self.failure is not None:
+            raise TraceUnwritable(self.failure)
 
     def _write_line(self, line: str) -> None:
-        if self._file is None:
+        if self._fd is None:
             return
-        self._file.write(line + "\n")
-        self._file.flush()
+        encoded = (line + "\n").encode("utf-8")
+        data = memoryview(encoded)
+        try:
+            while data:
+                data = data[os.write(self._fd, data):]
+        except OSError as exc:
+            self._fail(exc)
+        else:
+            self._written += len(encoded)
+
+    def _fail(self, exc: OSError) -> None:
+        """Stop recording: the file keeps its whole lines, the run is told."""
+        fd, self._fd = self._fd, None
+        self.failure = f"cannot write the trace {self.path}: {_reason(exc)}"
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._written)  # a torn last line would read as garbage
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fsync_pool.shutdown(wait=False)
+        self._on_failure()
 
     def __call__(self, event: Event) -> None:
         self._write_line(event.to_json())
@@ -127,27 +195,30 @@ class TraceWriter:
             self.sync()
 
     def _sync_soon(self) -> None:
-        """fsync off the runner's path: the data is already in the kernel (flushed); the
-        disk catches up while the next iteration starts."""
-        if self._file is None:
+        """fsync off the runner's path: the data is already in the kernel; the disk catches
+        up while the next iteration starts."""
+        if self._fd is None:
             return
-        self._file.flush()
         if self._syncing is None or self._syncing.done():
-            self._syncing = self._fsync_pool.submit(os.fsync, self._file.fileno())
+            self._syncing = self._fsync_pool.submit(os.fsync, self._fd)
 
     def sync(self) -> None:
-        """Flush and fsync now (and wait for a background fsync in flight)."""
-        if self._file is not None:
-            self._file.flush()
+        """fsync now (and wait for a background fsync in flight)."""
+        if self._fd is None:
+            return
+        try:
             if self._syncing is not None:
                 self._syncing.result()
-            os.fsync(self._file.fileno())
+            os.fsync(self._fd)
+        except OSError as exc:  # EIO, or ENOSPC reported late by the filesystem
+            self._fail(exc)
 
     def close(self) -> None:
-        if self._file is not None:
+        if self._fd is not None:
             self.sync()
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)  # the lock goes with it
+            self._fd = None
             self._fsync_pool.shutdown()
 
     def __enter__(self) -> TraceWriter:
@@ -155,6 +226,10 @@ class TraceWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,16 @@ NOT_RUN = "not run"
 STILL_RUNNING = "still running"
 
 
-def outcome(returncode: int | None, killed: str | None, *, exited: bool = True) -> str:
-    """How a child ended: `exit N`, `killed (timeout|fault|interrupt)`, or not yet."""
+def outcome(returncode: int | None, killed: str | None, *, exited: bool = True,
+            leftovers: int = 0) -> str:
+    """How a child ended: `exit N`, `killed (timeout|fault|interrupt)`, or not yet; and
+    how many processes it left running (killed when it exited)."""
     if killed:
         return f"killed ({killed})"
     if not exited:
         return STILL_RUNNING
-    return f"exit {returncode}"
+    left = f", {leftovers} leftover process(es) killed" if leftovers else ""
+    return f"exit {returncode}{left}"
 
 
 def style(word: str | None) -> str:

@@ -81,6 +81,22 @@ def test_placeholders_expand_and_other_braces_stay() -> None:
         (MINIMAL.replace("argv", 'args = []\nargv'), "ops[0]: expected exactly one of `argv`"),
         (MINIMAL + '[layout]\ncatalgo = "x.db"\n', "layout.catalgo: unknown key"),
         ("iterations = [\n", "not valid TOML"),
+        # Values of the right type that validation once let through (issue 10, item 5).
+        ("timeout = nan\n" + MINIMAL, "timeout: expected a number >= 0.001, got nan"),
+        ("timeout = inf\n" + MINIMAL, "timeout: expected a number >= 0.001, got inf"),
+        ("timeout = -inf\n" + MINIMAL, "timeout: expected a number >= 0.001, got -inf"),
+        (MINIMAL + "timeout = nan\n", "ops[0].timeout: expected a number >= 0.001, got nan"),
+        ("iterations = 1\n" + MINIMAL + '[[services]]\nname = "reg"\ncommand = ["x"]\n'
+         "start_timeout = inf\n", "services[0].start_timeout: expected a number >= 0.001"),
+        (MINIMAL + '[layout]\nlockfile = "/etc/passwd"\n',
+         "layout.lockfile: expected a relative path inside the repo dir (no leading /, no .. "
+         "above it), got '/etc/passwd'"),
+        (MINIMAL + '[layout]\ntree = "../../"\n', "layout.tree: expected a relative path "
+         "inside the repo dir"),
+        (MINIMAL + '[layout]\ncatalog = "a/../../b.db"\n', "layout.catalog: expected a "
+         "relative path inside the repo dir"),
+        ('watch = ["ok", "../x"]\n' + MINIMAL, "watch[1]: expected a path inside the repo dir"),
+        ('fixtures = "no-such-dir"\n' + MINIMAL, "fixtures: expected an existing directory"),
     ],
 )
 def test_bad_scenarios_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -89,6 +105,26 @@ def test_bad_scenarios_name_the_key(tmp_path: Path, text: str, expected: str) ->
     message = str(info.value)
     assert message.startswith(f"{tmp_path / 's.toml'}: "), message
     assert expected in message, message
+
+
+def test_paths_that_stay_inside_the_repo_and_absolute_fixtures_are_taken(
+        tmp_path: Path) -> None:
+    s = load(tmp_path, f'fixtures = "{tmp_path}"\nwatch = ["a/../b"]\n' + MINIMAL
+             + '[layout]\ntree = "x/../pulled"\nlockfile = "./lock.json"\n')
+    assert s.fixtures == tmp_path and s.watch == ("a/../b",)  # type: ignore[attr-defined]
+    assert s.layout.tree == "x/../pulled"  # type: ignore[attr-defined]
+
+
+def test_a_lockfile_outside_the_repo_exits_2_before_anything_starts(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('iterations = 1\n' + MINIMAL + '[layout]\nlockfile = "/etc/passwd"\n')
+    trace = tmp_path / "t.jsonl"
+    result = run_explorer("--headless", "--scenario", str(bad), "--trace", str(trace),
+                          cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"race-explorer: {bad}: layout.lockfile: expected a "
+                                     "relative path inside the repo dir"), result.stderr
+    assert "Traceback" not in result.stderr and not trace.exists()
 
 
 def test_service_names_become_placeholders(tmp_path: Path) -> None:

@@ -20,10 +20,11 @@ PACKAGE = Path(explorer.__file__).parent
 ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
-    "parts": ("snapshot", "invariants", "outcomes", "serial", "classify", "scenario_keys",
-              "scenario", "watch", "children", "control", "trace"),
+    "parts": ("confine", "snapshot", "invariants", "outcomes", "serial", "classify",
+              "scenario_keys", "scenario", "watch", "descendants", "children", "control",
+              "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
-               "judge", "healer", "edges", "signals", "shard"),
+               "judge", "healer", "edges", "signals", "shard", "workdir"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",
               "cli", "__main__", "why", "failures", "report"),
 }
