@@ -37,8 +37,8 @@ PANE_LINE_CAP = 2000  # lines a pane keeps; the trace keeps everything
 TIMELINE_CAP = 4000
 
 # A pane line is plain text whose first two characters say what it is, so the
-# Log widget can keep plain strings (cheap to append in batches) and a
-# highlighter colours them by prefix.
+# model keeps plain strings (cheap to append) and the pane colours the few it
+# draws by prefix.
 OUT, ERR, CHECKPOINT, FILE, EXIT, NOTE = "  ", "! ", "◆ ", "± ", "■ ", "· "
 
 InvariantStatus = Literal["pending", "ok", "in flux", "tolerated", "healed", "broken"]
