@@ -239,19 +239,19 @@ class ExplorerApp(App[int]):
 
     # --- steering the live run (the main screen watches `paused` and `stepping`) ---------
 
-    def action_toggle_pause(self) -> None:
-        if self.control is None:
+    def action_pause(self) -> None:
+        if self.control is None or self.paused:
             return
-        self.paused = not self.paused
-        if self.paused:
-            self.control.pause()
-        else:
-            self.control.resume()
-        self.notify(
-            "Paused: the current iteration finishes, no new one starts. n: one more."
-            if self.paused
-            else "Resumed."
-        )
+        self.paused = self.view.paused = True
+        self.control.pause()
+        self.notify("Paused: the current iteration finishes, no new one starts. n: one more.")
+
+    def action_resume(self) -> None:
+        if self.control is None or not self.paused:
+            return
+        self.paused = self.view.paused = False
+        self.control.resume()
+        self.notify("Resumed.")
 
     def action_one_more(self) -> None:
         if self.control is not None:

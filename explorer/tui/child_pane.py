@@ -13,12 +13,11 @@ from collections.abc import Hashable
 from rich.text import Text
 
 from explorer.tui.line_view import LineView, printable
-from explorer.tui.model import CHECKPOINT, ERR, EXIT, FILE, NOTE, ChildView
+from explorer.tui.model import CHECKPOINT, ERR, EXIT, NOTE, ChildView
 
 _PREFIX_STYLES = {
     ERR: "bold red",
     CHECKPOINT: "cyan",
-    FILE: "magenta",
     EXIT: "bold",
     NOTE: "dim",
 }

@@ -39,7 +39,7 @@ TIMELINE_CAP = 4000
 # A pane line is plain text whose first two characters say what it is, so the
 # model keeps plain strings (cheap to append) and the pane colours the few it
 # draws by prefix.
-OUT, ERR, CHECKPOINT, FILE, EXIT, NOTE = "  ", "! ", "◆ ", "± ", "■ ", "· "
+OUT, ERR, CHECKPOINT, EXIT, NOTE = "  ", "! ", "◆ ", "■ ", "· "
 
 InvariantStatus = Literal["pending", "ok", "in flux", "tolerated", "healed", "broken"]
 ChildStatus = Literal["waiting", "running", "exited", "killed"]
@@ -183,6 +183,8 @@ class BlockView:
         self.timeline: list[TimelineEntry] = []
         self.finished: IterationFinished | None = None
         self.decisions = 0
+        self.last_decision = ""  # the latest scheduling decision, in words
+        self._running_since: dict[int, TimelineEntry] = {}  # a child let run, until it stops
         self.events_applied = 0
         self.break_messages: list[str] = []
 
@@ -200,11 +202,33 @@ class BlockView:
             self.children[slot] = ChildView(slot, label or f"child {slot}")
         return self.children[slot]
 
-    def _mark(self, t: float, lane: int | None, kind: str, text: str) -> None:
-        if len(self.timeline) < TIMELINE_CAP:
-            self.timeline.append(
-                TimelineEntry(t, lane, kind, text, self.events_applied - 1)  # type: ignore[arg-type]
-            )
+    def _mark(self, t: float, lane: int | None, kind: str, text: str) -> TimelineEntry | None:
+        if len(self.timeline) >= TIMELINE_CAP:
+            return None
+        entry = TimelineEntry(t, lane, kind, text, self.events_applied - 1)  # type: ignore[arg-type]
+        self.timeline.append(entry)
+        return entry
+
+    def _decided(self, event: ScheduleDecision) -> None:
+        """A decision in words: which child, from which checkpoint (to which: when it stops)."""
+        parked = dict(event.parked)
+        where = parked.get(event.chosen)
+        if event.action == "run":
+            text = f"#{event.chosen} ran from {where or 'its start'}"
+        else:
+            text = f"#{event.chosen} {event.action}" + (f" at {where}" if where else "")
+        self.last_decision = text
+        entry = self._mark(event.t, event.chosen, "decision", f"{text} (step {event.step})")
+        if entry is not None and event.action == "run":
+            self._running_since[event.chosen] = entry
+
+    def _stopped(self, child: int, where: str) -> None:
+        """The child let run by the last decision stopped at `where`: that decision's end."""
+        entry = self._running_since.pop(child, None)
+        if entry is not None:
+            entry.text = entry.text.replace(" (step", f" to {where} (step", 1)
+            if self.last_decision.startswith(f"#{child} ran from"):
+                self.last_decision += f" to {where}"
 
     def apply(self, event: Event) -> set[str]:
         """Fold one event of this block; returns the parts of the screen it changed."""
@@ -228,6 +252,7 @@ class BlockView:
             view = self.child(event.child)
             view.last_checkpoint = event.name
             view.add(CHECKPOINT + event.name)
+            self._stopped(event.child, event.name)
             self._mark(event.t, event.child, "checkpoint", event.name)
             return {"panes"}
         if isinstance(event, ChildExited):
@@ -237,18 +262,17 @@ class BlockView:
             view.status = "killed" if event.killed else "exited"
             text = event.outcome
             view.add(EXIT + text)
+            self._stopped(event.child, "its exit")
             self._mark(event.t, event.child, "exit", text)
             return {"panes"}
         if isinstance(event, FileChanged):
+            # Not in the children's panes: which child made a change is not known (the
+            # state pane's feed and the timeline show it).
             for change, path in event.changes:
                 self.state.feed.append((event.t, change, path))
                 self._mark(event.t, None, "file", f"{change} {path}")
-            line = FILE + ", ".join(f"{c} {p}" for c, p in event.changes)
-            for view in self.children.values():
-                if view.status == "running":
-                    view.add(line)
             self.state.version += 1
-            return {"panes", "state"}
+            return {"state"}
         if isinstance(event, StateSnapshot):
             if self.state.snapshot is not None:
                 self.state.previous_lockfile = self.state.snapshot.lockfile
@@ -260,8 +284,7 @@ class BlockView:
             return self._apply_check(event)
         if isinstance(event, ScheduleDecision):
             self.decisions += 1
-            if event.chosen is not None and event.action != "run":
-                self._mark(event.t, event.chosen, "decision", f"{event.action} (step {event.step})")
+            self._decided(event)
             return {"header"}
         if isinstance(event, IterationFinished):
             self.finished = event
@@ -284,10 +307,14 @@ class BlockView:
             # A live break of an `always` invariant stays on the row: it really happened.
             if inv.status in ("pending", "ok", "in flux"):
                 inv.status = "ok"
+                inv.breaks = []  # what was in flux settled: no message under an ok
             return {"invariants"}
         if event.phase == "live" and event.when != "always":
             # Quiescent/final invariants may fail while children still run: not a verdict yet.
             if inv.status in ("pending", "ok", "in flux"):
+                if inv.status != "in flux":  # where the state first diverged, on the timeline
+                    self._mark(event.t, None, "break", f"in flux {event.invariant}: "
+                               f"{event.breaks[0].message}")  # fmt: skip
                 inv.status = "in flux"
                 inv.breaks = list(event.breaks)
             return {"invariants"}
@@ -309,6 +336,8 @@ class RunView:
         self.block: BlockView | None = None
         self.last_t = 0.0
         self.changes: set[str] = set()
+        self.paused = False  # the user paused: the gap before the next iteration is not work
+        self.after_pause: set[int] = set()  # iterations that began after a pause
 
     @property
     def invariant_specs(self) -> list[tuple[str, str]]:
@@ -352,6 +381,9 @@ class RunView:
             self.changes |= {"header", "invariants"}
             return
         if isinstance(event, IterationStarted):
+            if self.paused and event.block == "iteration":
+                self.after_pause.add(event.iteration)
+                self.paused = False
             self.begin_block(event)
             self.summaries[event.iteration] = IterationSummary(
                 event.iteration, event.block, event.t
@@ -390,12 +422,18 @@ class RunView:
 
     @property
     def iterations_per_second(self) -> float | None:
-        done = [s for s in self.summaries.values() if s.block == "iteration" and s.duration]
+        """Iterations a second of the run's time, the time spent paused left out."""
+        done = sorted(
+            (s for s in self.summaries.values() if s.block == "iteration" and s.duration),
+            key=lambda s: s.started_t,
+        )
         if not done:
             return None
-        first = min(s.started_t for s in done)
-        last = max(s.started_t + (s.duration or 0.0) for s in done)
-        return len(done) / (last - first) if last > first else None
+        busy = done[-1].duration or 0.0
+        for one, after in zip(done, done[1:], strict=False):
+            paused = after.iteration in self.after_pause
+            busy += (one.duration or 0.0) if paused else after.started_t - one.started_t
+        return len(done) / busy if busy > 0 else None
 
     @property
     def counts(self) -> dict[str, int]:

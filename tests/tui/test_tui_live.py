@@ -183,7 +183,7 @@ async def test_the_palette_pauses_the_run() -> None:
     async with app.run_test(size=SIZE) as pilot:
         main = app.main_screen
         await wait_until(pilot, lambda: runner.parked and runner.started == [1], "iteration 1")
-        await run_from_palette(pilot, "pause", "Pause or resume")
+        await run_from_palette(pilot, "pause", "Pause")
         await wait_until(pilot, lambda: control.paused, "the control to pause")
         assert "paused" in str(main.header.render())
         await pilot.press("q")

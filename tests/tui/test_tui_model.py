@@ -98,18 +98,25 @@ def test_view_at_rebuilds_the_state_at_any_event_both_ways():
     assert set(start.summaries) == {0, 1, 2}
 
 
-def test_breaks_navigate_in_order():
+def test_breaks_stop_where_the_state_first_diverged_then_at_each_break_and_the_verdict():
     history = History.from_events(sample_events())
-    first = history.next_break(Position(0, 0))
-    assert first is not None and first.iteration == 2
-    event = history.events(2)[first.index]
-    assert isinstance(event, InvariantChecked) and event.invariant == "lockfile_parses"
-    second = history.next_break(first)
-    assert second is not None and second.iteration == 2  # the classified quiescent one
-    third = history.next_break(second)
-    assert third is not None and third.iteration == 3
-    assert history.next_break(history.end() or first) is None
-    assert history.previous_break(third) == second
+    stops = []
+    here = history.next_break(Position(0, 0))
+    while here is not None:
+        event = history.events(here.iteration)[here.index]
+        name = event.invariant if isinstance(event, InvariantChecked) else event.kind
+        stops.append((here.iteration, name, getattr(event, "phase", "")))
+        here = history.next_break(here)
+    assert stops == [
+        (2, "lockfile_parses", "live"),  # the torn write, as it happened
+        (2, "lockfile_parses", "quiescent"),
+        (2, "iteration_finished", ""),
+        (3, "catalog_matches_lockfile", "live"),  # in flux then, tolerated in the end
+        (3, "catalog_matches_lockfile", "quiescent"),
+        (3, "iteration_finished", ""),
+    ]  # iteration 1 was in flux too, but ended clean: no stop there
+    last = history.break_positions()[-1]
+    assert history.previous_break(last) == history.break_positions()[-2]
 
 
 def test_stepping_moves_one_event_and_crosses_into_the_neighbouring_blocks():
