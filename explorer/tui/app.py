@@ -346,7 +346,21 @@ def run_live(scenario: Scenario, options: RunOptions) -> int:
         yield_cpu=True,
     )
     code = app.run()
+    print(exit_summary(app.view, runner.trace_path))
     return code if code is not None else EXIT_INTERRUPTED
+
+
+def exit_summary(view: RunView, trace: Path) -> str:
+    """What the terminal keeps once the app is gone: the trace, the counts, the first failure."""
+    from explorer.trace import replay_command
+
+    counts = " · ".join(f"{cls} {n}" for cls, n in sorted(view.counts.items()))
+    lines = [f"trace: {trace.resolve()}", f"{view.iterations_done} iterations · {counts}"]
+    failed = sorted(n for n, s in view.summaries.items() if s.verdict == "failed")
+    if failed:
+        command = replay_command(trace.resolve(), failed[0], rerun=True)
+        lines.append(f"first failure, iteration {failed[0]}; reproduce: {command}")
+    return "\n".join(lines)
 
 
 def load_replay(trace_path: Path, iteration: int | None = None) -> ExplorerApp:

@@ -12,8 +12,8 @@ from collections.abc import Hashable
 
 from rich.text import Text
 
+from explorer.tui.child_view import CHECKPOINT, ERR, EXIT, NOTE, ChildView
 from explorer.tui.line_view import LineView, printable
-from explorer.tui.model import CHECKPOINT, ERR, EXIT, NOTE, ChildView
 
 _PREFIX_STYLES = {
     ERR: "bold red",

@@ -22,7 +22,8 @@ from explorer.events import (
     RunStarted,
     StateSnapshot,
 )
-from explorer.tui.model import NOTE, IterationSummary, RunView
+from explorer.tui.child_view import NOTE
+from explorer.tui.model import IterationSummary, RunView
 from explorer.tui.state_view import StateView
 from explorer.visible import visible_record
 

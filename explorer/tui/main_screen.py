@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, cast
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
-from textual.markup import escape
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from explorer.tui.actions import ACTIONS, BY_NAME, screen_bindings
 from explorer.tui.child_pane import ChildPane
+from explorer.tui.child_strip import ChildStrip
 from explorer.tui.find_bar import FindBar, FindMode
 from explorer.tui.history import History, Position
 from explorer.tui.invariant_panel import InvariantPanel, InvariantRow
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 NARROW_COLUMNS = 130
 # The find bar's keys, and the mode each opens ("find('search')" -> "search").
 _FIND_KEYS = {a.key: cast(FindMode, a.action.split("'")[1]) for a in ACTIONS if a.name == "find"}
-_STATUS_GLYPHS = {"waiting": "·", "running": "●", "exited": "■", "killed": "✗"}
 
 
 class MainScreen(Screen[None]):
@@ -58,7 +57,7 @@ class MainScreen(Screen[None]):
         self.state_pane = StatePane()
         self.find_bar = FindBar()
         self.pane_grid = Grid(id="panes")
-        self.child_strip = Static(id="child-strip")
+        self.child_strip = ChildStrip()
         self.current_slot: int | None = None  # the pane shown when they take turns
 
     @property
@@ -126,7 +125,10 @@ class MainScreen(Screen[None]):
         if app.run_error is not None:
             return "✗ run failed"
         state = "❚❚ paused" if app.paused else "● running"
-        return state + (" · stepping decisions (s: one, g: go on)" if app.stepping else "")
+        if app.stepping:
+            last = self.shown.block.last_decision if self.shown.block else ""
+            state += " · stepping decisions (s: one, g: go on)" + (f" · {last}" if last else "")
+        return state
 
     def _where(self, view: RunView) -> str:
         block = view.block
@@ -187,28 +189,13 @@ class MainScreen(Screen[None]):
         columns = 1 if len(shown) == 1 or self.narrow else 2
         if grid.styles.grid_size_columns != columns:
             grid.styles.grid_size_columns = columns
-        self._show_strip(block)
+        if self.narrow:
+            self.child_strip.show(block, self.current_slot)
         for slot in shown:
             pane = self.panes[slot]
             if rebuild:
                 pane.view = None
             pane.show(block.children[slot])
-
-    def _show_strip(self, block: BlockView) -> None:
-        """Narrow: one line naming every child, the shown one marked; click to show one."""
-        if not self.narrow:
-            return
-        parts = []
-        for slot, child in sorted(block.children.items()):
-            label = escape(f"#{slot} {_STATUS_GLYPHS[child.status]}")
-            if slot == self.current_slot:
-                parts.append(f"[reverse bold] {label} [/]")
-            else:
-                parts.append(f"[@click=screen.show_pane({slot})] {label} [/]")
-        markup = "│".join(parts)
-        if markup != getattr(self, "_strip_markup", None):
-            self._strip_markup = markup
-            self.child_strip.update(markup, layout=False)
 
     async def action_show_pane(self, slot: int) -> None:
         block = self.shown.block

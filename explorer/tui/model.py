@@ -9,7 +9,6 @@ read this model; they never compute a verdict or run a check themselves.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,18 +30,12 @@ from explorer.events import (
     ScheduleDecision,
     StateSnapshot,
 )
+from explorer.tui.child_view import CHECKPOINT, ERR, EXIT, NOTE, OUT, ChildView
 from explorer.tui.state_view import StateView
 
-PANE_LINE_CAP = 2000  # lines a pane keeps; the trace keeps everything
 TIMELINE_CAP = 4000
 
-# A pane line is plain text whose first two characters say what it is, so the
-# model keeps plain strings (cheap to append) and the pane colours the few it
-# draws by prefix.
-OUT, ERR, CHECKPOINT, EXIT, NOTE = "  ", "! ", "◆ ", "■ ", "· "
-
 InvariantStatus = Literal["pending", "ok", "in flux", "tolerated", "healed", "broken"]
-ChildStatus = Literal["waiting", "running", "exited", "killed"]
 
 # Worst first: when several breaks of one invariant disagree, the row shows the worst.
 _SEVERITY: dict[str, int] = {
@@ -69,51 +62,6 @@ def status_of_breaks(breaks: Iterable[Break]) -> InvariantStatus:
         if _SEVERITY[status] > _SEVERITY[worst]:
             worst = status
     return worst
-
-
-@dataclass
-class ChildView:
-    child: int
-    label: str
-    argv: list[str] = field(default_factory=list)
-    pid: int | None = None
-    status: ChildStatus = "waiting"
-    returncode: int | None = None
-    killed: str | None = None
-    last_checkpoint: str | None = None
-    lines: deque[str] = field(default_factory=lambda: deque(maxlen=PANE_LINE_CAP))
-    total_lines: int = 0  # ever appended, so a widget can tell how many it has not seen
-
-    def add(self, line: str) -> None:
-        self.lines.append(line)
-        self.total_lines += 1
-
-    def lines_since(self, seen_total: int) -> tuple[bool, list[str]]:
-        """Lines appended after the widget saw `seen_total`; (True, all) if it fell behind."""
-        new = self.total_lines - seen_total
-        if new <= 0:
-            return False, []
-        if new > len(self.lines) or seen_total == 0:
-            return True, list(self.lines)
-        start = len(self.lines) - new
-        return False, [self.lines[i] for i in range(start, len(self.lines))]
-
-    @property
-    def heading(self) -> str:
-        return f"#{self.child} {self.label}"
-
-    @property
-    def state(self) -> str:
-        parts = [f"pid {self.pid}"] if self.pid is not None else []
-        if self.status == "running":
-            parts.append(f"at {self.last_checkpoint}" if self.last_checkpoint else "running")
-        elif self.status == "exited":
-            parts.append(f"exit {self.returncode}")
-        elif self.status == "killed":
-            parts.append(f"killed ({self.killed})")
-        else:
-            parts.append("waiting")
-        return " · ".join(parts)
 
 
 @dataclass

@@ -10,8 +10,8 @@ from textual.widgets import Static
 from explorer.control import RunControl
 from explorer.events import ChildOutput
 from explorer.tui.app import ExplorerApp
+from explorer.tui.child_view import PANE_LINE_CAP
 from explorer.tui.messages import IterationChosen
-from explorer.tui.model import PANE_LINE_CAP
 from explorer.tui.timeline import TimelineScreen
 from tests.tui.conftest import SIZE, run_from_palette, wait_until
 from tests.tui.fake_runner import FakeRunner

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from explorer.events import ChildOutput, InvariantChecked, IterationStarted, StateSnapshot
+from explorer.tui.child_view import ERR
 from explorer.tui.history import History, Position
-from explorer.tui.model import ERR, RunView
+from explorer.tui.model import RunView
 from explorer.tui.state_view import lockfile_lines
 from tests.tui.sample_run import sample_events
 
@@ -53,16 +54,13 @@ def test_each_block_starts_with_fresh_rows_but_keeps_the_state():
     assert view.block.state.snapshot is not None  # the last state of iteration 2
 
 
-def test_stderr_is_marked_and_panes_report_what_is_new():
+def test_stderr_is_marked_and_counted():
     view = _fold_until(lambda e: isinstance(e, ChildOutput) and e.stream == "stderr")
     assert view.block is not None
     pane = view.block.children[1]
     assert pane.lines[-1].startswith(ERR)
     assert "exit" not in pane.state
-    reset, lines = pane.lines_since(pane.total_lines - 1)
-    assert not reset and lines == [pane.lines[-1]]
-    reset, lines = pane.lines_since(0)
-    assert reset and len(lines) == pane.total_lines
+    assert pane.total_lines == len(pane.lines)
 
 
 def test_lockfile_lines_flag_the_changed_entry():

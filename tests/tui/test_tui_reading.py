@@ -116,3 +116,19 @@ async def test_typing_into_the_filter_right_after_closing_search(sample_trace: P
             app.post_message(events.Key(char, char))
         await wait_until(pilot, lambda: main.find_bar.value == "alpha", "the typed filter")
         assert main.find_bar.mode == "filter"
+
+
+def test_on_exit_the_terminal_keeps_the_trace_the_counts_and_the_first_failure(
+    sample_trace: Path,
+) -> None:
+    from explorer.trace import TraceReader
+    from explorer.tui.app import exit_summary
+
+    view = RunView()
+    for event in TraceReader(sample_trace).events():
+        view.apply(event)
+    lines = exit_summary(view, sample_trace).splitlines()
+    assert lines[0] == f"trace: {sample_trace.resolve()}"
+    assert "3 iterations" in lines[1] and "persistent 1" in lines[1] and "tolerated 1" in lines[1]
+    assert lines[2].startswith("first failure, iteration 2; reproduce: race-explorer replay ")
+    assert lines[2].endswith("--iteration 2 --rerun")
