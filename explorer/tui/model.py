@@ -159,14 +159,13 @@ class BlockView:
 
     def _decided(self, event: ScheduleDecision) -> None:
         """A decision in words: which child, from which checkpoint (to which: when it stops)."""
-        parked = dict(event.parked)
-        where = parked.get(event.chosen)
+        where = dict(event.parked).get(event.chosen) or "its start"
         if event.action == "run":
-            text = f"#{event.chosen} ran from {where or 'its start'}"
+            self.last_decision = f"#{event.chosen} ran from {where}"
+            text = f"{where} → …"
         else:
-            text = f"#{event.chosen} {event.action}" + (f" at {where}" if where else "")
-        self.last_decision = text
-        entry = self._mark(event.t, event.chosen, "decision", f"{text} (step {event.step})")
+            self.last_decision = text = f"#{event.chosen} {event.action} at {where}"
+        entry = self._mark(event.t, event.chosen, "decision", text)
         if entry is not None and event.action == "run":
             self._running_since[event.chosen] = entry
 
@@ -174,7 +173,7 @@ class BlockView:
         """The child let run by the last decision stopped at `where`: that decision's end."""
         entry = self._running_since.pop(child, None)
         if entry is not None:
-            entry.text = entry.text.replace(" (step", f" to {where} (step", 1)
+            entry.text = entry.text.replace("…", where)
             if self.last_decision.startswith(f"#{child} ran from"):
                 self.last_decision += f" to {where}"
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from explorer.events import ChildOutput, InvariantChecked, IterationStarted, StateSnapshot
+from explorer.events import (
+    CheckpointReached,
+    ChildOutput,
+    InvariantChecked,
+    IterationStarted,
+    ScheduleDecision,
+    StateSnapshot,
+)
 from explorer.tui.child_view import ERR
 from explorer.tui.history import History, Position
 from explorer.tui.model import RunView
@@ -156,3 +163,19 @@ def test_live_history_keeps_the_tail_of_a_chatty_child():
     assert history.dropped(0) == 1000 - len(kept)
     view = history.view_at(Position(0, history.last_index(0)))
     assert view.block and "not kept" in view.block.children[0].lines[0]
+
+
+def test_a_decision_says_which_child_ran_from_which_checkpoint_to_which():
+    view = _fold_until(lambda e: isinstance(e, CheckpointReached) and e.child == 2)
+    assert view.block is not None
+    view.apply(
+        ScheduleDecision(
+            t=1.0, iteration=1, step=4, parked=[(1, "fs_written"), (2, "rm_x")], chosen=1,
+            action="run",
+        )
+    )  # fmt: skip
+    assert view.block.last_decision == "#1 ran from fs_written"
+    view.apply(CheckpointReached(t=1.1, iteration=1, child=1, name="lockfile_written"))
+    assert view.block.last_decision == "#1 ran from fs_written to lockfile_written"
+    decision = [e for e in view.block.timeline if e.kind == "decision"][-1]
+    assert (decision.lane, decision.text) == (1, "fs_written → lockfile_written")
