@@ -213,6 +213,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", choices=("rounds", "lines"), help="run one of the two parts")
     parser.add_argument("--measure-chatty", nargs=3, metavar=("SCENARIO", "TRACE", "WORK"))
     args = parser.parse_args()
     if args.measure_chatty:
@@ -223,63 +224,72 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="race-explorer-bench-") as name:
         tmp = Path(name)
-        how = "the app in tmux" if shutil.which("tmux") else "the app on Textual's headless driver"
-        print(
-            f"1. iteration wall, default scenario, seed {args.seed}: {args.rounds} rounds of "
-            f"{args.iterations} iterations headless, then {args.iterations} in {how}"
-        )
-        print(f"   load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        # Rounds alternate, so a change in the machine's load weighs on both sides.
-        headless: list[float] = []
-        app: list[float] = []
-        ratios: list[float] = []
-        cpu_per_iteration: list[float] = []
-        for n in range(args.rounds):
-            round_dir = tmp / f"round-{n}"
-            round_dir.mkdir()
-            h = headless_run(round_dir, args.iterations, args.seed)
-            a, cpu = app_durations(round_dir, args.iterations, args.seed)
-            headless += h
-            app += a
-            hm, am = statistics.mean(h), statistics.mean(a)
-            ratios.append(am / hm)
-            cpu_per_iteration.append(cpu / max(1, len(a)))
-            print(
-                f"   round {n + 1}: headless {hm:.3f} s, app {am:.3f} s, ratio {am / hm:.2f}, "
-                f"app CPU {cpu_per_iteration[-1]:.3f} s an iteration"
-            )
-        h, a = statistics.mean(headless), statistics.mean(app)
-        print(f"   headless: mean {h:.3f} s over {len(headless)} iterations")
-        print(f"   {how}: mean {a:.3f} s over {len(app)} iterations")
-        print(
-            f"   app/headless: mean of the rounds {statistics.mean(ratios):.2f}, "
-            f"median {statistics.median(ratios):.2f} (goal <= 1.10)"
-        )
-        print(
-            f"   app CPU seconds an iteration (its own process, drawing included): median "
-            f"{statistics.median(cpu_per_iteration):.3f}"
-        )
-
-        print(f"2. one child printing {args.lines:,} lines, in the app")
-        result = chatty(tmp, args.lines)
-        lat = sorted(result["latencies"])  # type: ignore[arg-type]
-        print(f"   lines in the trace: {result['trace_lines']:,} (must be {args.lines:,})")
-        print(f"   peak RSS of the app process: {result['rss_mb']:.0f} MB (goal < 150 MB)")
-        if lat:
-            p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
-            print(
-                f"   key press answered while streaming: median "
-                f"{statistics.median(lat) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-                f"max {lat[-1] * 1000:.0f} ms over {len(lat)} presses (goal: p95 < 100 ms)"
-            )
-        app_s = sum(result["duration"])  # type: ignore[arg-type]
-        headless_s = sum(result["headless_duration"])  # type: ignore[arg-type]
-        print(
-            f"   the iteration: {app_s:.2f} s in the app, {headless_s:.2f} s headless, "
-            f"ratio {app_s / headless_s:.2f} (goal <= 1.3)"
-        )
+        if args.only != "lines":
+            rounds(tmp, args)
+        if args.only != "rounds":
+            lines(tmp, args)
         print(f"   load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
+
+
+def rounds(tmp: Path, args: argparse.Namespace) -> None:
+    how = "the app in tmux" if shutil.which("tmux") else "the app on Textual's headless driver"
+    print(
+        f"1. iteration wall, default scenario, seed {args.seed}: {args.rounds} rounds of "
+        f"{args.iterations} iterations headless, then {args.iterations} in {how}"
+    )
+    print(f"   load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    # Rounds alternate, so a change in the machine's load weighs on both sides.
+    headless: list[float] = []
+    app: list[float] = []
+    ratios: list[float] = []
+    cpu_per_iteration: list[float] = []
+    for n in range(args.rounds):
+        round_dir = tmp / f"round-{n}"
+        round_dir.mkdir()
+        h = headless_run(round_dir, args.iterations, args.seed)
+        a, cpu = app_durations(round_dir, args.iterations, args.seed)
+        headless += h
+        app += a
+        hm, am = statistics.mean(h), statistics.mean(a)
+        ratios.append(am / hm)
+        cpu_per_iteration.append(cpu / max(1, len(a)))
+        print(
+            f"   round {n + 1}: headless {hm:.3f} s, app {am:.3f} s, ratio {am / hm:.2f}, "
+            f"app CPU {cpu_per_iteration[-1]:.3f} s an iteration"
+        )
+    h, a = statistics.mean(headless), statistics.mean(app)
+    print(f"   headless: mean {h:.3f} s over {len(headless)} iterations")
+    print(f"   {how}: mean {a:.3f} s over {len(app)} iterations")
+    print(
+        f"   app/headless: mean of the rounds {statistics.mean(ratios):.2f}, "
+        f"median {statistics.median(ratios):.2f} (goal <= 1.10)"
+    )
+    print(
+        f"   app CPU seconds an iteration (its own process, drawing included): median "
+        f"{statistics.median(cpu_per_iteration):.3f}"
+    )
+
+
+def lines(tmp: Path, args: argparse.Namespace) -> None:
+    print(f"2. one child printing {args.lines:,} lines, in the app")
+    result = chatty(tmp, args.lines)
+    lat = sorted(result["latencies"])  # type: ignore[arg-type]
+    print(f"   lines in the trace: {result['trace_lines']:,} (must be {args.lines:,})")
+    print(f"   peak RSS of the app process: {result['rss_mb']:.0f} MB (goal < 150 MB)")
+    if lat:
+        p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
+        print(
+            f"   key press answered while streaming: median "
+            f"{statistics.median(lat) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"max {lat[-1] * 1000:.0f} ms over {len(lat)} presses (goal: p95 < 100 ms)"
+        )
+    app_s = sum(result["duration"])  # type: ignore[arg-type]
+    headless_s = sum(result["headless_duration"])  # type: ignore[arg-type]
+    print(
+        f"   the iteration: {app_s:.2f} s in the app, {headless_s:.2f} s headless, "
+        f"ratio {app_s / headless_s:.2f} (goal <= 1.3)"
+    )
 
 
 if __name__ == "__main__":
