@@ -130,6 +130,18 @@ async def shoot_replay(trace: Path, out: Path) -> None:
         app.save_screenshot(str(out / "help.svg"))
 
 
+async def shoot_narrow(trace: Path, out: Path) -> None:
+    """A 100-column terminal: one child's pane at a time, the strip naming them all."""
+    app = load_replay(trace)
+    first_break = app.history.next_break(Position(0, 0))
+    assert first_break is not None
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.main_screen.find_bar.cursor_blink = False
+        await app.main_screen.goto(first_break)
+        await _settle(pilot)
+        app.save_screenshot(str(out / "narrow.svg"))
+
+
 def record(trace: Path) -> None:
     from explorer.runner import Runner, RunOptions
     from explorer.scenario import load_scenario
@@ -160,7 +172,8 @@ def main() -> int:
     history = load_replay(args.trace).history
     asyncio.run(shoot_live(history, args.out))
     asyncio.run(shoot_replay(args.trace, args.out))
-    for name in ("live", "break", "replay", "timeline", "help"):
+    asyncio.run(shoot_narrow(args.trace, args.out))
+    for name in ("live", "break", "replay", "timeline", "help", "narrow"):
         print(args.out / f"{name}.svg")
     return 0
 

@@ -50,6 +50,13 @@ class Action:
         action = f"app.{self.action}" if self.where == "run" else self.action
         return Binding(self.key, action, self.label, show=self.show, key_display=self.key_display)
 
+    @property
+    def binding_from_screen(self) -> Binding:
+        """An app action bound on the main screen too, so the footer shows it first."""
+        return Binding(
+            self.key, f"app.{self.action}", self.label, show=self.show, key_display=self.key_display
+        )
+
 
 def _running(screen: MainScreen) -> bool:
     return screen.explorer.running
@@ -64,12 +71,21 @@ def _decisions_to_step(screen: MainScreen) -> bool:
 ACTIONS: tuple[Action, ...] = (
     Action(
         "space",
-        "toggle_pause",
+        "pause",
         "Pause",
-        "Pause or resume",
-        "Pause or resume the run: the current iteration finishes, no new one starts",
+        "Pause",
+        "Pause the run: the current iteration finishes, no new one starts",
         where="run",
-        available=_running,
+        available=lambda s: _running(s) and not s.explorer.paused,
+    ),
+    Action(
+        "space",
+        "resume",
+        "Resume",
+        "Resume",
+        "Resume the paused run",
+        where="run",
+        available=lambda s: _running(s) and s.explorer.paused,
     ),
     Action(
         "n",
@@ -194,6 +210,22 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("t", "timeline", "Timeline", "Timeline", "The swimlane timeline of the shown iteration"),
     Action(
+        "o",
+        "other_pane",
+        "Pane",
+        "Next child pane",
+        "Show and focus the next child's pane (on a narrow terminal the panes take turns;"
+        " the strip above them lists all)",
+    ),
+    Action(
+        "z",
+        "zoom",
+        "Zoom",
+        "Maximise the focused pane",
+        "Maximise the focused pane (a child, the invariants, the state) to the whole"
+        " screen; z or esc again to restore",
+    ),
+    Action(
         "c",
         "copy",
         "Copy",
@@ -219,7 +251,10 @@ BY_NAME = {action.name: action for action in ACTIONS}
 
 
 def screen_bindings() -> list[BindingType]:
-    return [a.binding for a in ACTIONS if a.where != "app"]
+    # Help and quit first: a narrow footer cuts its end, and these two must stay.
+    first = [a.binding_from_screen for a in ACTIONS if a.where == "app" and a.show]
+    rest = [a.binding for a in ACTIONS if a.where != "app"]
+    return [*first, *rest]
 
 
 def app_bindings() -> list[BindingType]:

@@ -239,19 +239,19 @@ class ExplorerApp(App[int]):
 
     # --- steering the live run (the main screen watches `paused` and `stepping`) ---------
 
-    def action_toggle_pause(self) -> None:
-        if self.control is None:
+    def action_pause(self) -> None:
+        if self.control is None or self.paused:
             return
-        self.paused = not self.paused
-        if self.paused:
-            self.control.pause()
-        else:
-            self.control.resume()
-        self.notify(
-            "Paused: the current iteration finishes, no new one starts. n: one more."
-            if self.paused
-            else "Resumed."
-        )
+        self.paused = self.view.paused = True
+        self.control.pause()
+        self.notify("Paused: the current iteration finishes, no new one starts. n: one more.")
+
+    def action_resume(self) -> None:
+        if self.control is None or not self.paused:
+            return
+        self.paused = self.view.paused = False
+        self.control.resume()
+        self.notify("Resumed.")
 
     def action_one_more(self) -> None:
         if self.control is not None:
@@ -346,7 +346,21 @@ def run_live(scenario: Scenario, options: RunOptions) -> int:
         yield_cpu=True,
     )
     code = app.run()
+    print(exit_summary(app.view, runner.trace_path))
     return code if code is not None else EXIT_INTERRUPTED
+
+
+def exit_summary(view: RunView, trace: Path) -> str:
+    """What the terminal keeps once the app is gone: the trace, the counts, the first failure."""
+    from explorer.trace import replay_command
+
+    counts = " · ".join(f"{cls} {n}" for cls, n in sorted(view.counts.items()))
+    lines = [f"trace: {trace.resolve()}", f"{view.iterations_done} iterations · {counts}"]
+    failed = sorted(n for n, s in view.summaries.items() if s.verdict == "failed")
+    if failed:
+        command = replay_command(trace.resolve(), failed[0], rerun=True)
+        lines.append(f"first failure, iteration {failed[0]}; reproduce: {command}")
+    return "\n".join(lines)
 
 
 def load_replay(trace_path: Path, iteration: int | None = None) -> ExplorerApp:

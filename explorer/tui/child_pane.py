@@ -1,78 +1,118 @@
-"""One child's output: a Log fed in batches, coloured by each line's prefix."""
+"""One child's output, drawn from the lines its `ChildView` keeps, coloured by prefix.
+
+The pane owns no copy of the lines: a frame tells it how many arrived (`show`), it
+sizes its scroll range and repaints the rows on screen. With a filter it keeps the
+numbers of the matching lines, scanning each new line once.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 
-from rich.highlighter import Highlighter
 from rich.text import Text
-from textual.widgets import Log
 
-from explorer.tui.model import CHECKPOINT, ERR, EXIT, FILE, NOTE, PANE_LINE_CAP, ChildView
+from explorer.tui.child_view import CHECKPOINT, ERR, EXIT, NOTE, ChildView
+from explorer.tui.line_view import LineView, printable
 
 _PREFIX_STYLES = {
     ERR: "bold red",
     CHECKPOINT: "cyan",
-    FILE: "magenta",
     EXIT: "bold",
     NOTE: "dim",
 }
 
 
-class PaneHighlighter(Highlighter):
-    """Styles a pane line by its two-character prefix, and the current search term."""
-
-    def __init__(self) -> None:
-        self.search: re.Pattern[str] | None = None
-
-    def highlight(self, text: Text) -> None:
-        style = _PREFIX_STYLES.get(text.plain[:2])
-        if style:
-            if text.plain.startswith(ERR):
-                text.stylize("reverse bold red", 0, 1)
-                text.stylize("red", 2)
-            else:
-                text.stylize(style)
-        if self.search is not None:
-            text.highlight_regex(self.search, "black on yellow")
+def styled_line(line: str, search: re.Pattern[str] | None = None) -> Text:
+    """A pane line styled by its two-character prefix, the search term highlighted."""
+    text = Text(printable(line), no_wrap=True)
+    style = _PREFIX_STYLES.get(line[:2])
+    if style:
+        if line.startswith(ERR):
+            text.stylize("reverse bold red", 0, 1)
+            text.stylize("red", 2)
+        else:
+            text.stylize(style)
+    if search is not None:
+        text.highlight_regex(search, "black on yellow")
+    return text
 
 
-class ChildPane(Log):
-    """Follows the end unless the user scrolled up (Log's own rule)."""
+class ChildPane(LineView):
+    """Follows the end unless the user scrolled up."""
 
     def __init__(self, slot: int) -> None:
-        super().__init__(highlight=True, max_lines=PANE_LINE_CAP, id=f"child-{slot}")
+        super().__init__(id=f"child-{slot}")
         self.slot = slot
-        self.highlighter = PaneHighlighter()
         self.view: ChildView | None = None
-        self.seen_total = 0
+        self.seen_total = 0  # the view's `total_lines` when last shown
         self.filter = ""
+        self.search: re.Pattern[str] | None = None
+        self._matches: list[int] = []  # with a filter: the shown lines' absolute numbers
 
-    def _keep(self, lines: list[str]) -> list[str]:
-        if not self.filter:
-            return lines
-        needle = self.filter.lower()
-        return [line for line in lines if needle in line.lower()]
+    # --- rows: the view's kept lines, or the filtered ones -------------------------
+
+    def _first(self) -> int:
+        """The absolute number of the oldest line the view still keeps."""
+        view = self.view
+        return view.total_lines - len(view.lines) if view is not None else 0
+
+    def _absolute(self, row: int) -> int:
+        return self._matches[row] if self.filter else self._first() + row
+
+    def row_count(self) -> int:
+        if self.view is None:
+            return 0
+        return len(self._matches) if self.filter else len(self.view.lines)
+
+    def row_key(self, row: int) -> Hashable:
+        return self._absolute(row)
+
+    def row_text(self, row: int, width: int) -> Text:
+        return styled_line(self.line(row), self.search)
+
+    def line(self, row: int) -> str:
+        assert self.view is not None
+        return self.view.lines[self._absolute(row) - self._first()]
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines the pane shows (all kept, or those the filter keeps)."""
+        return [self.line(row) for row in range(self.row_count())]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    # --- catching up with the model ------------------------------------------------
 
     def show(self, view: ChildView) -> None:
-        """Catch up with `view`: append what is new, or rebuild when it is another child."""
+        """Catch up with `view`: take in what is new, or start over when it is another."""
         subtitle = view.state + (f" · filter: {self.filter}" if self.filter else "")
         if self.border_title != view.heading:
             self.border_title = view.heading
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
+        first_before = self._first()
         if view is not self.view:
-            self.view = view
-            self.seen_total = 0
-            self.clear()
-            self.refresh()
-        reset, lines = view.lines_since(self.seen_total)
+            self.view, self.seen_total, self._matches = view, 0, []
+            self.reset()
+        if view.total_lines == self.seen_total:
+            return
+        first = self._first()
+        shifted = first - first_before if self.seen_total else 0
+        if self.filter:
+            needle = self.filter.lower()
+            start = max(self.seen_total, first)
+            dropped = sum(1 for n in self._matches if n < first)
+            del self._matches[:dropped]
+            lines = view.lines
+            self._matches.extend(
+                n for n in range(start, view.total_lines) if needle in lines[n - first].lower()
+            )
+            shifted = dropped
         self.seen_total = view.total_lines
-        if reset:
-            self.clear()
-            self.refresh()
-        if lines:
-            self.write_lines(self._keep(lines))
+        self.sync(shifted)
 
     def rebuild(self) -> None:
         if self.view is not None:
@@ -87,10 +127,6 @@ class ChildPane(Log):
                 self.border_subtitle = f"filter: {text}" if text else ""
 
     def set_search(self, pattern: re.Pattern[str] | None) -> None:
-        assert isinstance(self.highlighter, PaneHighlighter)
-        self.highlighter.search = pattern
-        self.refresh()
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
+        if pattern != self.search:
+            self.search = pattern
+            self.forget_rendering()

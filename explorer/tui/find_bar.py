@@ -34,7 +34,9 @@ class FindBar(Input):
         self.value = value
         self.display = True
         self.disabled = False
-        self.focus()
+        # At once, not after the queued messages (`focus()` waits for them): keys typed
+        # right after the one that opened the bar are already queued, and are for it.
+        self.screen.set_focus(self)
 
     def action_close(self) -> None:
         self.display = False

@@ -20,6 +20,7 @@ HELP_TEXT = (
 
 
 class HelpScreen(ModalScreen[None]):
+    AUTO_FOCUS = "#help"  # the keys scroll it at once (PageDown, End), no Tab first
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
 
     def compose(self) -> ComposeResult:

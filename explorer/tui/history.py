@@ -22,7 +22,8 @@ from explorer.events import (
     RunStarted,
     StateSnapshot,
 )
-from explorer.tui.model import NOTE, IterationSummary, RunView
+from explorer.tui.child_view import NOTE
+from explorer.tui.model import IterationSummary, RunView
 from explorer.tui.state_view import StateView
 from explorer.visible import visible_record
 
@@ -40,7 +41,8 @@ class _Block:
     events: list[Event] = field(default_factory=list)
     outputs: dict[int, int] = field(default_factory=dict)  # child -> output events kept
     dropped: int = 0
-    breaks: list[int] = field(default_factory=list)  # event indices with a real break
+    breaks: list[int] = field(default_factory=list)  # event indices `]` and `[` stop at
+    diverged: int | None = None  # the first check that saw any break, in flux or not
     last_snapshot: StateSnapshot | None = None
 
 
@@ -95,10 +97,17 @@ class History:
         block = self._blocks[self._current]
         if isinstance(event, StateSnapshot):
             block.last_snapshot = event
-        if is_break(event) or (
-            isinstance(event, IterationFinished) and event.breaks and not block.breaks
-        ):
-            block.breaks.append(len(block.events))
+        here = len(block.events)
+        if isinstance(event, InvariantChecked) and event.breaks and block.diverged is None:
+            block.diverged = here
+        if is_break(event):
+            block.breaks.append(here)
+        elif isinstance(event, IterationFinished) and event.breaks:
+            # A failing block: its stops are the first moment the state diverged (though
+            # a quiescent check then still called it "in flux"), its breaks, the verdict.
+            if block.diverged is not None and block.diverged not in block.breaks:
+                block.breaks.insert(0, block.diverged)
+            block.breaks.append(here)
         block.events.append(event)
 
     def _compact(self, block: _Block, child: int) -> None:
@@ -114,6 +123,8 @@ class History:
                 kept.append(event)
             removed_before.append(removed)
         block.breaks = [i - removed_before[i] for i in block.breaks]
+        if block.diverged is not None:
+            block.diverged -= removed_before[block.diverged]
         block.events = kept
         block.outputs[child] -= removed
         block.dropped += removed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.containers import Vertical
-from textual.widgets import Static
+from textual.widget import Widget
 
 from explorer.tui.model import InvariantView
 
@@ -26,36 +26,48 @@ _GLYPHS = {
 }
 
 
-class InvariantRow(Static, can_focus=True):
+class InvariantRow(Widget, can_focus=True):
+    """One line (two with a break's message), never wrapped: cut to the row's width."""
+
+    DEFAULT_CSS = "InvariantRow { height: auto; }"
+
     def __init__(self, name: str) -> None:
         super().__init__(classes="invariant-row")
         self.invariant = name
         self.status = "pending"
         self.message = ""
+        self.view: InvariantView | None = None
         self._breaks = 0
-        self._shown = False
 
     def show(self, view: InvariantView) -> None:
-        if (view.status, view.message, len(view.breaks)) == (
-            self.status,
-            self.message,
-            self._breaks,
-        ) and self._shown:
+        shown = (self.status, self.message, self._breaks)
+        if self.view is not None and (view.status, view.message, len(view.breaks)) == shown:
             return
-        height_changes = not self._shown or view.message != self.message
-        self._shown, self._breaks = True, len(view.breaks)
+        lines_before = 1 + bool(self.message) if self.view is not None else 0
+        self.view, self._breaks = view, len(view.breaks)
         self.status, self.message = view.status, view.message
         self.set_classes(f"invariant-row {STATUS_CLASSES[view.status]}")
-        text = Text()
+        self.tooltip = "\n".join(b.message for b in view.breaks) or None
+        # A layout pass repaints the whole screen: ask for one only when the height changes.
+        self.refresh(layout=lines_before != 1 + bool(self.message))
+
+    def render(self) -> Text:
+        view = self.view
+        if view is None:
+            return Text("")
+        width = self.content_size.width or 80
+        # glyph, name, `when` (when there is room), status: the name gives way first.
+        when = f" {view.when:<9}" if width >= 52 else ""
+        name_width = max(8, min(28, width - 2 - len(when) - 10))
+        name = view.name if len(view.name) <= name_width else view.name[: name_width - 1] + "…"
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(f"{_GLYPHS[view.status]} ", style="bold")
-        text.append(f"{view.name:<28}", style="bold")
-        text.append(f" {view.when:<9} {view.status:<9}")
+        text.append(f"{name:<{name_width}}", style="bold")
+        text.append(f"{when} {view.status:<9}")
         if view.message:
             extra = f" (+{len(view.breaks) - 1})" if len(view.breaks) > 1 else ""
             text.append(f"\n  {view.message}{extra}")
-        # A layout pass repaints the whole screen: ask for one only when the height changes.
-        self.update(text, layout=height_changes)
-        self.tooltip = "\n".join(b.message for b in view.breaks) or None
+        return text
 
 
 class InvariantPanel(Vertical):

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from explorer.tui.actions import BY_NAME, screen_bindings
+from explorer.tui.actions import ACTIONS, BY_NAME, screen_bindings
 from explorer.tui.child_pane import ChildPane
+from explorer.tui.child_strip import ChildStrip
 from explorer.tui.find_bar import FindBar, FindMode
 from explorer.tui.history import History, Position
 from explorer.tui.invariant_panel import InvariantPanel, InvariantRow
@@ -30,6 +31,12 @@ from explorer.tui.timeline import TimelineScreen
 
 if TYPE_CHECKING:
     from explorer.tui.app import ExplorerApp
+
+# Below this many columns the children's panes take turns (one shown, a strip naming
+# all) and the side panels narrow: four panes side by side would be a dozen columns each.
+NARROW_COLUMNS = 130
+# The find bar's keys, and the mode each opens ("find('search')" -> "search").
+_FIND_KEYS = {a.key: cast(FindMode, a.action.split("'")[1]) for a in ACTIONS if a.name == "find"}
 
 
 class MainScreen(Screen[None]):
@@ -50,6 +57,8 @@ class MainScreen(Screen[None]):
         self.state_pane = StatePane()
         self.find_bar = FindBar()
         self.pane_grid = Grid(id="panes")
+        self.child_strip = ChildStrip()
+        self.current_slot: int | None = None  # the pane shown when they take turns
 
     @property
     def explorer(self) -> ExplorerApp:
@@ -63,7 +72,9 @@ class MainScreen(Screen[None]):
         yield self.header
         with Horizontal(id="body"):
             yield self.iteration_list
-            yield self.pane_grid
+            with Vertical(id="children"):
+                yield self.child_strip
+                yield self.pane_grid
             with Vertical(id="side"):
                 yield self.invariant_panel
                 yield self.state_pane
@@ -74,6 +85,17 @@ class MainScreen(Screen[None]):
         self.watch(self.app, "paused", self.refresh_status, init=False)
         self.watch(self.app, "stepping", self.refresh_status, init=False)
         await self.goto(self.start)
+
+    @property
+    def narrow(self) -> bool:
+        return self.has_class("-narrow")
+
+    async def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW_COLUMNS
+        if narrow != self.narrow:
+            self.set_class(narrow, "-narrow")
+            if self.shown.block is not None:
+                await self._show_panes(self.shown.block, rebuild=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         declared = BY_NAME.get(action)
@@ -103,7 +125,10 @@ class MainScreen(Screen[None]):
         if app.run_error is not None:
             return "✗ run failed"
         state = "❚❚ paused" if app.paused else "● running"
-        return state + (" · stepping decisions (s: one, g: go on)" if app.stepping else "")
+        if app.stepping:
+            last = self.shown.block.last_decision if self.shown.block else ""
+            state += " · stepping decisions (s: one, g: go on)" + (f" · {last}" if last else "")
+        return state
 
     def _where(self, view: RunView) -> str:
         block = view.block
@@ -154,18 +179,62 @@ class MainScreen(Screen[None]):
                 later = [p for s, p in sorted(self.panes.items()) if s > slot]
                 self.panes[slot] = pane
                 await grid.mount(pane, before=later[0] if later else None)
-        shown = [slot for slot in self.panes if slot in block.children]
+        shown = [slot for slot in sorted(self.panes) if slot in block.children]
+        if self.current_slot not in shown:
+            self.current_slot = shown[0] if shown else None
         for slot, pane in self.panes.items():
-            if pane.display != (slot in block.children):
-                pane.display = slot in block.children
-        columns = 1 if len(shown) == 1 else 2
+            visible = slot in block.children and (not self.narrow or slot == self.current_slot)
+            if pane.display != visible:
+                pane.display = visible
+        columns = 1 if len(shown) == 1 or self.narrow else 2
         if grid.styles.grid_size_columns != columns:
             grid.styles.grid_size_columns = columns
+        if self.narrow:
+            self.child_strip.show(block, self.current_slot)
         for slot in shown:
             pane = self.panes[slot]
             if rebuild:
                 pane.view = None
             pane.show(block.children[slot])
+
+    async def action_show_pane(self, slot: int) -> None:
+        block = self.shown.block
+        if block is None or slot not in block.children:
+            return
+        self.current_slot = slot
+        await self._show_panes(block, rebuild=False)
+        self.panes[slot].focus()
+
+    async def action_other_pane(self) -> None:
+        block = self.shown.block
+        slots = sorted(s for s in self.panes if block is not None and s in block.children)
+        if not slots:
+            return
+        focused = self.focused
+        now = focused.slot if isinstance(focused, ChildPane) else self.current_slot
+        later = [s for s in slots if now is None or s > now]
+        await self.action_show_pane(later[0] if later else slots[0])
+
+    def action_zoom(self) -> None:
+        """Maximise the focused pane (or restore it): a child, the invariants, the state."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        if isinstance(focused, InvariantRow):
+            self.maximize(self.invariant_panel, container=False)
+        elif focused is not None and self.state_pane in focused.ancestors_with_self:
+            self.maximize(self.state_pane, container=False)
+        elif isinstance(focused, ChildPane):
+            self.maximize(focused, container=False)
+        elif self.current_slot is not None and self.current_slot in self.panes:
+            pane = self.panes[self.current_slot]
+            pane.focus()
+            self.maximize(pane, container=False)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, ChildPane):
+            self.current_slot = event.widget.slot
 
     # --- the cursor ------------------------------------------------------------------
 
@@ -277,6 +346,24 @@ class MainScreen(Screen[None]):
             self.search(event.value)
         else:
             self.find_bar.action_close()
+
+    def on_key(self, event: events.Key) -> None:
+        """Open the find bar as its key arrives, and give it the keys typed after.
+
+        Keys typed quickly arrive together and are all sent to the focused pane before
+        a binding would run: by then the bar has lost them. Here, in the order typed,
+        the bar opens at once, takes the focus, and the keys already sent are its own.
+        """
+        bar = self.find_bar
+        if self.focused is bar:
+            if event.is_printable and event.character:
+                event.stop()
+                event.prevent_default()
+                bar.insert_text_at_cursor(event.character)
+        elif event.key in _FIND_KEYS and self.check_action("find", ()):
+            event.stop()
+            event.prevent_default()
+            self.action_find(_FIND_KEYS[event.key])
 
     def on_find_bar_closed(self, _: FindBar.Closed) -> None:
         visible = [p for p in self.panes.values() if p.display]

@@ -9,7 +9,6 @@ read this model; they never compute a verdict or run a check themselves.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,18 +30,12 @@ from explorer.events import (
     ScheduleDecision,
     StateSnapshot,
 )
+from explorer.tui.child_view import CHECKPOINT, ERR, EXIT, NOTE, OUT, ChildView
 from explorer.tui.state_view import StateView
 
-PANE_LINE_CAP = 2000  # lines a pane keeps; the trace keeps everything
 TIMELINE_CAP = 4000
 
-# A pane line is plain text whose first two characters say what it is, so the
-# Log widget can keep plain strings (cheap to append in batches) and a
-# highlighter colours them by prefix.
-OUT, ERR, CHECKPOINT, FILE, EXIT, NOTE = "  ", "! ", "◆ ", "± ", "■ ", "· "
-
 InvariantStatus = Literal["pending", "ok", "in flux", "tolerated", "healed", "broken"]
-ChildStatus = Literal["waiting", "running", "exited", "killed"]
 
 # Worst first: when several breaks of one invariant disagree, the row shows the worst.
 _SEVERITY: dict[str, int] = {
@@ -69,51 +62,6 @@ def status_of_breaks(breaks: Iterable[Break]) -> InvariantStatus:
         if _SEVERITY[status] > _SEVERITY[worst]:
             worst = status
     return worst
-
-
-@dataclass
-class ChildView:
-    child: int
-    label: str
-    argv: list[str] = field(default_factory=list)
-    pid: int | None = None
-    status: ChildStatus = "waiting"
-    returncode: int | None = None
-    killed: str | None = None
-    last_checkpoint: str | None = None
-    lines: deque[str] = field(default_factory=lambda: deque(maxlen=PANE_LINE_CAP))
-    total_lines: int = 0  # ever appended, so a widget can tell how many it has not seen
-
-    def add(self, line: str) -> None:
-        self.lines.append(line)
-        self.total_lines += 1
-
-    def lines_since(self, seen_total: int) -> tuple[bool, list[str]]:
-        """Lines appended after the widget saw `seen_total`; (True, all) if it fell behind."""
-        new = self.total_lines - seen_total
-        if new <= 0:
-            return False, []
-        if new > len(self.lines) or seen_total == 0:
-            return True, list(self.lines)
-        start = len(self.lines) - new
-        return False, [self.lines[i] for i in range(start, len(self.lines))]
-
-    @property
-    def heading(self) -> str:
-        return f"#{self.child} {self.label}"
-
-    @property
-    def state(self) -> str:
-        parts = [f"pid {self.pid}"] if self.pid is not None else []
-        if self.status == "running":
-            parts.append(f"at {self.last_checkpoint}" if self.last_checkpoint else "running")
-        elif self.status == "exited":
-            parts.append(f"exit {self.returncode}")
-        elif self.status == "killed":
-            parts.append(f"killed ({self.killed})")
-        else:
-            parts.append("waiting")
-        return " · ".join(parts)
 
 
 @dataclass
@@ -183,6 +131,8 @@ class BlockView:
         self.timeline: list[TimelineEntry] = []
         self.finished: IterationFinished | None = None
         self.decisions = 0
+        self.last_decision = ""  # the latest scheduling decision, in words
+        self._running_since: dict[int, TimelineEntry] = {}  # a child let run, until it stops
         self.events_applied = 0
         self.break_messages: list[str] = []
 
@@ -200,11 +150,32 @@ class BlockView:
             self.children[slot] = ChildView(slot, label or f"child {slot}")
         return self.children[slot]
 
-    def _mark(self, t: float, lane: int | None, kind: str, text: str) -> None:
-        if len(self.timeline) < TIMELINE_CAP:
-            self.timeline.append(
-                TimelineEntry(t, lane, kind, text, self.events_applied - 1)  # type: ignore[arg-type]
-            )
+    def _mark(self, t: float, lane: int | None, kind: str, text: str) -> TimelineEntry | None:
+        if len(self.timeline) >= TIMELINE_CAP:
+            return None
+        entry = TimelineEntry(t, lane, kind, text, self.events_applied - 1)  # type: ignore[arg-type]
+        self.timeline.append(entry)
+        return entry
+
+    def _decided(self, event: ScheduleDecision) -> None:
+        """A decision in words: which child, from which checkpoint (to which: when it stops)."""
+        where = dict(event.parked).get(event.chosen) or "its start"
+        if event.action == "run":
+            self.last_decision = f"#{event.chosen} ran from {where}"
+            text = f"{where} → …"
+        else:
+            self.last_decision = text = f"#{event.chosen} {event.action} at {where}"
+        entry = self._mark(event.t, event.chosen, "decision", text)
+        if entry is not None and event.action == "run":
+            self._running_since[event.chosen] = entry
+
+    def _stopped(self, child: int, where: str) -> None:
+        """The child let run by the last decision stopped at `where`: that decision's end."""
+        entry = self._running_since.pop(child, None)
+        if entry is not None:
+            entry.text = entry.text.replace("…", where)
+            if self.last_decision.startswith(f"#{child} ran from"):
+                self.last_decision += f" to {where}"
 
     def apply(self, event: Event) -> set[str]:
         """Fold one event of this block; returns the parts of the screen it changed."""
@@ -228,6 +199,7 @@ class BlockView:
             view = self.child(event.child)
             view.last_checkpoint = event.name
             view.add(CHECKPOINT + event.name)
+            self._stopped(event.child, event.name)
             self._mark(event.t, event.child, "checkpoint", event.name)
             return {"panes"}
         if isinstance(event, ChildExited):
@@ -237,18 +209,17 @@ class BlockView:
             view.status = "killed" if event.killed else "exited"
             text = event.outcome
             view.add(EXIT + text)
+            self._stopped(event.child, "its exit")
             self._mark(event.t, event.child, "exit", text)
             return {"panes"}
         if isinstance(event, FileChanged):
+            # Not in the children's panes: which child made a change is not known (the
+            # state pane's feed and the timeline show it).
             for change, path in event.changes:
                 self.state.feed.append((event.t, change, path))
                 self._mark(event.t, None, "file", f"{change} {path}")
-            line = FILE + ", ".join(f"{c} {p}" for c, p in event.changes)
-            for view in self.children.values():
-                if view.status == "running":
-                    view.add(line)
             self.state.version += 1
-            return {"panes", "state"}
+            return {"state"}
         if isinstance(event, StateSnapshot):
             if self.state.snapshot is not None:
                 self.state.previous_lockfile = self.state.snapshot.lockfile
@@ -260,8 +231,7 @@ class BlockView:
             return self._apply_check(event)
         if isinstance(event, ScheduleDecision):
             self.decisions += 1
-            if event.chosen is not None and event.action != "run":
-                self._mark(event.t, event.chosen, "decision", f"{event.action} (step {event.step})")
+            self._decided(event)
             return {"header"}
         if isinstance(event, IterationFinished):
             self.finished = event
@@ -284,10 +254,14 @@ class BlockView:
             # A live break of an `always` invariant stays on the row: it really happened.
             if inv.status in ("pending", "ok", "in flux"):
                 inv.status = "ok"
+                inv.breaks = []  # what was in flux settled: no message under an ok
             return {"invariants"}
         if event.phase == "live" and event.when != "always":
             # Quiescent/final invariants may fail while children still run: not a verdict yet.
             if inv.status in ("pending", "ok", "in flux"):
+                if inv.status != "in flux":  # where the state first diverged, on the timeline
+                    self._mark(event.t, None, "break", f"in flux {event.invariant}: "
+                               f"{event.breaks[0].message}")  # fmt: skip
                 inv.status = "in flux"
                 inv.breaks = list(event.breaks)
             return {"invariants"}
@@ -309,6 +283,8 @@ class RunView:
         self.block: BlockView | None = None
         self.last_t = 0.0
         self.changes: set[str] = set()
+        self.paused = False  # the user paused: the gap before the next iteration is not work
+        self.after_pause: set[int] = set()  # iterations that began after a pause
 
     @property
     def invariant_specs(self) -> list[tuple[str, str]]:
@@ -352,6 +328,9 @@ class RunView:
             self.changes |= {"header", "invariants"}
             return
         if isinstance(event, IterationStarted):
+            if self.paused and event.block == "iteration":
+                self.after_pause.add(event.iteration)
+                self.paused = False
             self.begin_block(event)
             self.summaries[event.iteration] = IterationSummary(
                 event.iteration, event.block, event.t
@@ -390,12 +369,18 @@ class RunView:
 
     @property
     def iterations_per_second(self) -> float | None:
-        done = [s for s in self.summaries.values() if s.block == "iteration" and s.duration]
+        """Iterations a second of the run's time, the time spent paused left out."""
+        done = sorted(
+            (s for s in self.summaries.values() if s.block == "iteration" and s.duration),
+            key=lambda s: s.started_t,
+        )
         if not done:
             return None
-        first = min(s.started_t for s in done)
-        last = max(s.started_t + (s.duration or 0.0) for s in done)
-        return len(done) / (last - first) if last > first else None
+        busy = done[-1].duration or 0.0
+        for one, after in zip(done, done[1:], strict=False):
+            paused = after.iteration in self.after_pause
+            busy += (one.duration or 0.0) if paused else after.started_t - one.started_t
+        return len(done) / busy if busy > 0 else None
 
     @property
     def counts(self) -> dict[str, int]:

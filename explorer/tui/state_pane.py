@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 from explorer.events import StateSnapshot
+from explorer.tui.line_view import LineView, printable
 from explorer.tui.messages import StateUpdated
 from explorer.tui.state_view import StateView
 
@@ -67,6 +68,43 @@ def tree_lines(files: Iterable[str]) -> int:
     return 1 + len(parts)
 
 
+_CHANGE_STYLES = {"added": "green", "modified": "yellow", "deleted": "red"}
+
+
+def feed_line(t: float, change: str, path: str) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{t:8.3f}s ", style="dim")
+    text.append(f"{change:<8} ", style=_CHANGE_STYLES.get(change, ""))
+    text.append(printable(path))
+    return text
+
+
+class FeedView(LineView):
+    """The file changes, newest first, drawn a visible row at a time."""
+
+    follow_end = False
+
+    def __init__(self) -> None:
+        super().__init__(id="changes")
+        self.state: StateView | None = None
+
+    def show(self, state: StateView) -> None:
+        self.state = state
+        self._strips.clear()  # newest first: every row moves down as one arrives
+        self.sync()
+
+    def row_count(self) -> int:
+        return max(1, len(self.state.feed)) if self.state is not None else 1
+
+    def row_text(self, row: int, width: int) -> Text:
+        if self.state is None or not self.state.feed:
+            return Text("(no file changes yet)", style="dim")
+        return feed_line(*self.state.feed[-1 - row])
+
+    def plain_lines(self) -> list[str]:
+        return [self.row_text(row, 0).plain for row in range(self.row_count())]
+
+
 def feed_text(state: StateView) -> Text:
     if not state.feed:
         return Text("(no file changes yet)", style="dim")
@@ -88,6 +126,7 @@ class StatePane(Vertical):
         self.state: StateView | None = None
         self._shown: dict[str, object] = {}  # per tab, what it shows (to skip no-op updates)
         self._heights: dict[str, int] = {}
+        self.feed = FeedView()
 
     def compose(self) -> ComposeResult:
         with TabbedContent():
@@ -100,8 +139,8 @@ class StatePane(Vertical):
             yield Static(id="catalog")
         with TabPane("Tree", id="tab-tree"), VerticalScroll():
             yield Static(id="tree")
-        with TabPane("Changes", id="tab-changes"), VerticalScroll():
-            yield Static(id="changes")
+        with TabPane("Changes", id="tab-changes"):
+            yield self.feed
 
     def show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
@@ -140,8 +179,10 @@ class StatePane(Vertical):
             height = tree_lines(snap.files if snap else ())
         elif tab == "tab-changes":
             last = state.feed[-1] if state.feed else None
-            content, key = feed_text(state), (len(state.feed), last)
-            height = len(state.feed)
+            if self._shown.get(tab) != (key := (id(state), len(state.feed), last)):
+                self._shown[tab] = key
+                self.feed.show(state)
+            return
         else:
             return
         if self._shown.get(tab) != key:

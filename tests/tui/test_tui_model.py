@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
-from explorer.events import ChildOutput, InvariantChecked, IterationStarted, StateSnapshot
+from explorer.events import (
+    CheckpointReached,
+    ChildOutput,
+    InvariantChecked,
+    IterationStarted,
+    ScheduleDecision,
+    StateSnapshot,
+)
+from explorer.tui.child_view import ERR
 from explorer.tui.history import History, Position
-from explorer.tui.model import ERR, RunView
+from explorer.tui.model import RunView
 from explorer.tui.state_view import lockfile_lines
 from tests.tui.sample_run import sample_events
 
@@ -53,16 +61,13 @@ def test_each_block_starts_with_fresh_rows_but_keeps_the_state():
     assert view.block.state.snapshot is not None  # the last state of iteration 2
 
 
-def test_stderr_is_marked_and_panes_report_what_is_new():
+def test_stderr_is_marked_and_counted():
     view = _fold_until(lambda e: isinstance(e, ChildOutput) and e.stream == "stderr")
     assert view.block is not None
     pane = view.block.children[1]
     assert pane.lines[-1].startswith(ERR)
     assert "exit" not in pane.state
-    reset, lines = pane.lines_since(pane.total_lines - 1)
-    assert not reset and lines == [pane.lines[-1]]
-    reset, lines = pane.lines_since(0)
-    assert reset and len(lines) == pane.total_lines
+    assert pane.total_lines == len(pane.lines)
 
 
 def test_lockfile_lines_flag_the_changed_entry():
@@ -98,18 +103,25 @@ def test_view_at_rebuilds_the_state_at_any_event_both_ways():
     assert set(start.summaries) == {0, 1, 2}
 
 
-def test_breaks_navigate_in_order():
+def test_breaks_stop_where_the_state_first_diverged_then_at_each_break_and_the_verdict():
     history = History.from_events(sample_events())
-    first = history.next_break(Position(0, 0))
-    assert first is not None and first.iteration == 2
-    event = history.events(2)[first.index]
-    assert isinstance(event, InvariantChecked) and event.invariant == "lockfile_parses"
-    second = history.next_break(first)
-    assert second is not None and second.iteration == 2  # the classified quiescent one
-    third = history.next_break(second)
-    assert third is not None and third.iteration == 3
-    assert history.next_break(history.end() or first) is None
-    assert history.previous_break(third) == second
+    stops = []
+    here = history.next_break(Position(0, 0))
+    while here is not None:
+        event = history.events(here.iteration)[here.index]
+        name = event.invariant if isinstance(event, InvariantChecked) else event.kind
+        stops.append((here.iteration, name, getattr(event, "phase", "")))
+        here = history.next_break(here)
+    assert stops == [
+        (2, "lockfile_parses", "live"),  # the torn write, as it happened
+        (2, "lockfile_parses", "quiescent"),
+        (2, "iteration_finished", ""),
+        (3, "catalog_matches_lockfile", "live"),  # in flux then, tolerated in the end
+        (3, "catalog_matches_lockfile", "quiescent"),
+        (3, "iteration_finished", ""),
+    ]  # iteration 1 was in flux too, but ended clean: no stop there
+    last = history.break_positions()[-1]
+    assert history.previous_break(last) == history.break_positions()[-2]
 
 
 def test_stepping_moves_one_event_and_crosses_into_the_neighbouring_blocks():
@@ -151,3 +163,19 @@ def test_live_history_keeps_the_tail_of_a_chatty_child():
     assert history.dropped(0) == 1000 - len(kept)
     view = history.view_at(Position(0, history.last_index(0)))
     assert view.block and "not kept" in view.block.children[0].lines[0]
+
+
+def test_a_decision_says_which_child_ran_from_which_checkpoint_to_which():
+    view = _fold_until(lambda e: isinstance(e, CheckpointReached) and e.child == 2)
+    assert view.block is not None
+    view.apply(
+        ScheduleDecision(
+            t=1.0, iteration=1, step=4, parked=[(1, "fs_written"), (2, "rm_x")], chosen=1,
+            action="run",
+        )
+    )  # fmt: skip
+    assert view.block.last_decision == "#1 ran from fs_written"
+    view.apply(CheckpointReached(t=1.1, iteration=1, child=1, name="lockfile_written"))
+    assert view.block.last_decision == "#1 ran from fs_written to lockfile_written"
+    decision = [e for e in view.block.timeline if e.kind == "decision"][-1]
+    assert (decision.lane, decision.text) == (1, "fs_written → lockfile_written")

@@ -43,9 +43,19 @@ async def test_a_break_turns_its_row_red_with_the_message(sample_trace: Path) ->
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert rows(app)["lockfile_parses"].has_class("-broken")
+        await pilot.press("right_square_bracket")  # the verdict is one more press
+        await pilot.pause()
+        assert "iteration_finished" in str(main.header.render())
+        # Iteration 3: first where the state diverged (the catalog check, in flux then),
+        # not the verdict at its end.
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert main.position is not None and main.position.iteration == 3
+        diverged = rows(app)["catalog_matches_lockfile"]
+        assert diverged.has_class("-in-flux") and "@stress/beta@1.0.0" in row_text(diverged)
+        assert "invariant_checked" in str(main.header.render())
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
         tolerated = rows(app)["catalog_matches_lockfile"]
         assert tolerated.has_class("-tolerated")
         assert "@stress/alpha@2.0.0" in row_text(tolerated)
@@ -157,7 +167,7 @@ async def test_timeline_help_copy_and_commands(sample_trace: Path) -> None:
         assert app.clipboard.startswith("lockfile_parses: lockfile is not valid JSON")
         titles = {command.title for command in app.get_system_commands(app.screen)}
         assert {"Next break", "Timeline", "Theme", "Search panes"} <= titles
-        assert "Pause or resume" not in titles  # nothing to pause in a replay
+        assert not {"Pause", "Resume"} & titles  # nothing to pause in a replay
 
 
 async def test_selecting_an_iteration_shows_it(sample_trace: Path) -> None:

@@ -66,3 +66,20 @@ def test_timeline(snap_compare, app: ExplorerApp) -> None:
 
 def test_help(snap_compare, app: ExplorerApp) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=_settled, press=["question_mark"])
+
+
+async def _iteration_2_timeline(pilot: Pilot[int]) -> None:
+    await _first_break(pilot)
+    await pilot.press("greater_than_sign", "t", *["down"] * 18, "enter")
+
+
+def test_timeline_grouped_and_expanded(snap_compare, app: ExplorerApp) -> None:
+    assert snap_compare(app, terminal_size=(200, 55), run_before=_iteration_2_timeline)
+
+
+def test_narrow_terminal_one_pane_and_a_strip(snap_compare, app: ExplorerApp) -> None:
+    assert snap_compare(app, terminal_size=(100, 30), run_before=_first_break, press=["o"])
+
+
+def test_wide_terminal(snap_compare, app: ExplorerApp) -> None:
+    assert snap_compare(app, terminal_size=(200, 55), run_before=_first_break)

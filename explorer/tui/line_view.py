@@ -1,0 +1,120 @@
+"""A scrolling view that draws only its visible rows, from rows it does not own.
+
+The child panes, the timeline and the state feed show sequences the view model already
+keeps. Copying them into widgets (as `Log` does) costs a layout pass of the whole screen
+for each write (its virtual size is a layout reactive) and a re-render of every line.
+Here a view is told "your rows changed" once a frame (`sync`): it sets its virtual size
+without asking for a layout (its own size never depends on its rows) and repaints; only
+the rows on screen are then rendered, each once (cached by the key its row gives).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+_CONTROL = re.compile("[\u0000-\u0008\u000b-\u001f\u007f]")
+
+
+def printable(line: str) -> str:
+    """A line as a terminal may show it: tabs expanded, control characters replaced."""
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", line.expandtabs())
+
+
+class LineView(ScrollView, can_focus=True):
+    """Subclasses say how many rows there are, what each one shows, and its cache key."""
+
+    DEFAULT_CSS = """
+    LineView {
+        background: $surface;
+        color: $text;
+        overflow-x: hidden;
+        overflow-y: scroll;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
+    }
+    """
+
+    follow_end = True  # stay at the bottom while rows arrive, unless scrolled away
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._strips: LRUCache[Hashable, Strip] = LRUCache(1024)
+        self.strips_built = 0  # rendered rows, ever: what a frame costs, for tests
+
+    # --- what a subclass provides ---------------------------------------------------
+
+    def row_count(self) -> int:
+        raise NotImplementedError
+
+    def row_key(self, row: int) -> Hashable:
+        """What identifies a row's rendering (a row keeps its key while its text stays)."""
+        return row
+
+    def row_text(self, row: int, width: int) -> Text:
+        raise NotImplementedError
+
+    # --- drawing -------------------------------------------------------------------
+
+    def sync(self, shifted: int = 0) -> None:
+        """The rows changed: size the scroll range once and repaint what is visible.
+
+        `shifted`: rows dropped from the top since the last sync (a capped source), so a
+        reader scrolled up keeps the same rows in view.
+        """
+        following = self.follow_end and self.is_vertical_scroll_end
+        size = Size(0, self.row_count())
+        if size != self.virtual_size:
+            # Not `self.virtual_size = size`: that is a layout reactive, and a layout pass
+            # of the whole screen for a size that changes nothing around this widget.
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+        if following:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+        elif shifted:
+            self.scroll_to(y=max(0, self.scroll_y - shifted), animate=False)
+        self.refresh()
+
+    def reset(self) -> None:
+        """Other rows altogether: empty, at the top, nothing cached."""
+        self._strips.clear()
+        self.set_reactive(Widget.virtual_size, Size(0, 0))
+        self._scroll_update(self.virtual_size)
+        self.scroll_to(y=0, animate=False)
+
+    def forget_rendering(self) -> None:
+        """Rows keep their keys but look different (a search term, a style): redraw."""
+        self._strips.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def on_resize(self) -> None:
+        self._strips.clear()  # rows may be laid out for the width (the timeline's are)
+
+    def render_line(self, y: int) -> Strip:
+        row = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        if row >= self.row_count() or width <= 0:
+            return Strip.blank(max(width, 0), style)
+        key = self.row_key(row)
+        strip = self._strips.get(key)
+        if strip is None:
+            text = self.row_text(row, width)
+            text.stylize_before(style)
+            strip = Strip(text.render(self.app.console), cell_len(text.plain))
+            self._strips[key] = strip
+            self.strips_built += 1
+        return strip.crop_extend(0, width, style)
