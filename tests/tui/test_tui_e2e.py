@@ -100,11 +100,13 @@ def test_the_console_app_shows_four_panes_and_quits_cleanly(tmp_path: Path) -> N
                 all(label in text for label in labels)
                 and text.count("$ python -m lifecycle") >= 4
                 and text.count("■ exit") >= 4
+                and "race-explorer" in text
+                and "lockfile_parses" in text
             )
 
-        wait_for(four_panes_with_output, "four panes with output", timeout=120)
-        text = terminal.screen()
-        assert "race-explorer" in text and "lockfile_parses" in text
+        # One screen holds all of it: the header, the invariant rows and four panes.
+        wait_for(four_panes_with_output, "four panes with output, header and invariants",
+                 timeout=120)
         assert terminal.processes(), "the app should be running"
         terminal.press("q")
         wait_for(terminal.exit_file.exists, "the app to exit", timeout=60)

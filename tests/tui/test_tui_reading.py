@@ -121,7 +121,7 @@ async def test_typing_into_the_filter_right_after_closing_search(sample_trace: P
 def test_on_exit_the_terminal_keeps_the_trace_the_counts_and_the_first_failure(
     sample_trace: Path,
 ) -> None:
-    from explorer.trace import TraceReader
+    from explorer.trace import TraceReader, replay_command
     from explorer.tui.app import exit_summary
 
     view = RunView()
@@ -130,5 +130,7 @@ def test_on_exit_the_terminal_keeps_the_trace_the_counts_and_the_first_failure(
     lines = exit_summary(view, sample_trace).splitlines()
     assert lines[0] == f"trace: {sample_trace.resolve()}"
     assert "3 iterations" in lines[1] and "persistent 1" in lines[1] and "tolerated 1" in lines[1]
-    assert lines[2].startswith("first failure, iteration 2; reproduce: race-explorer replay ")
-    assert lines[2].endswith("--iteration 2 --rerun")
+    # the command as a person pastes it: the explorer's own path, the trace's absolute path
+    assert lines[2] == ("first failure, iteration 2; reproduce: "
+                        f"{replay_command(sample_trace.resolve(), 2, rerun=True)}")
+    assert " --headless" not in lines[2] and str(sample_trace.resolve()) in lines[2]
