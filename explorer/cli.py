@@ -29,6 +29,7 @@ from explorer.rerun import (
 )
 from explorer.rerun import rerun as rerun_iteration
 from explorer.scenario import Scenario, ScenarioError
+from explorer.scheduling.factory import CHECKPOINT_MODES
 from explorer.scheduling.strategies import STRATEGIES
 from explorer.shrink import script_of, switches
 from explorer.shrink import shrink as shrink_iteration
@@ -75,7 +76,12 @@ def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list
               show_default=True, help="Scheduling: how the children interleave.")
 @click.option("--depth", type=click.IntRange(min=1), default=3, show_default=True,
               help="PCT depth (priority change points + 1).")
-@click.option("--kill-at", help="SIGKILL the first child reaching this checkpoint.")
+@click.option("--checkpoints", type=click.Choice(list(CHECKPOINT_MODES)),
+              help="Where checkpoints come from: hook (the target calls the checkpoint hook) "
+              "or syscalls (its file-system calls, the target unmodified). Default: the "
+              "scenario's [checkpoints] mode, else hook.")
+@click.option("--kill-at", help="SIGKILL the first child reaching a checkpoint matching this "
+              "glob (e.g. 'rename:*upstream_extensions.json').")
 @click.option("--kill-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Kill a child at a scheduling decision with this probability.")
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False),
@@ -94,6 +100,7 @@ def cli(
     junit_path: Path | None,
     strategy: str,
     depth: int,
+    checkpoints: str | None,
     kill_at: str | None,
     kill_rate: float,
     work_dir: Path | None,
@@ -104,6 +111,7 @@ def cli(
     options = RunOptions(
         seed=seed, iterations=iterations, profile=profile, bugs=bugs, trace_path=trace_path,
         work_dir=work_dir, strategy=strategy, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
+        checkpoints=checkpoints,
     )
     try:
         request = RunRequest.load(scenario_path, options)  # a bad one stops before any UI

@@ -46,7 +46,7 @@ from explorer.junit import JUnitRecorder
 from explorer.request import RunError, RunRequest
 from explorer.runner import Runner
 from explorer.trace import replay_command, shrink_command
-from explorer.visible import visible_record
+from explorer.visible import visible, visible_record
 from explorer.vocabulary import VERDICT_STYLES, outcome, style
 
 TAIL = 5  # last lines shown per child
@@ -130,7 +130,7 @@ class HeadlessReporter:
         if event.bugs:
             extras.append(f"bugs {','.join(event.bugs)}")
         if event.strategy != "os":
-            extras.append(f"strategy {event.strategy}")
+            extras.append(f"strategy {event.strategy}, {event.checkpoints} checkpoints")
         self._print(Text(
             f"race-explorer: scenario {event.scenario}, {event.iterations} iterations of "
             f"{len(event.ops)} children, seed {event.seed}"
@@ -213,6 +213,8 @@ class HeadlessReporter:
             count = event.counts.get(cls, 0)
             table.add_row(f"{cls} breaks", str(count), style=style(cls) if count else "")
         self._print(table)
+        for note in event.notes:
+            self._print(Text(visible(f"note: {note}"), style="yellow"))
         if event.interrupted:
             self._print(Text("interrupted: children killed, the trace holds everything so far",
                              style="yellow"))

@@ -37,13 +37,18 @@ class RunOptions:
     work_dir: Path | None = None  # parent of the repo dir (a temp dir by default)
     strategy: str = "os"
     depth: int = 3
-    kill_at: str | None = None
+    kill_at: str | None = None  # a glob of checkpoint names
     kill_rate: float = 0.0
+    checkpoints: str | None = None  # hook or syscalls; None: the scenario's [checkpoints] mode
 
-    def scheduler_factory(self) -> SchedulerFactory:
+    def checkpoint_mode(self, scenario: Scenario) -> str:
+        return self.checkpoints or scenario.checkpoints.mode
+
+    def scheduler_factory(self, scenario: Scenario) -> SchedulerFactory:
         try:
             return make_factory(self.strategy, self.seed, depth=self.depth,
-                                kill_at=self.kill_at, kill_rate=self.kill_rate)
+                                kill_at=self.kill_at, kill_rate=self.kill_rate,
+                                checkpoints=self.checkpoint_mode(scenario))
         except ValueError as exc:
             raise RunError(str(exc)) from exc
 
@@ -82,7 +87,7 @@ class RunRequest:
 
     def check(self) -> None:
         """RunError if the options ask for something this scenario cannot do."""
-        self.options.scheduler_factory()
+        self.options.scheduler_factory(self.scenario)
         given = {"profile": self.options.profile, "bugs": self.options.bugs}
         for name, value in given.items():
             if value and name not in self.scenario.uses:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -44,8 +45,9 @@ from explorer.judge import SETUP_FAILED, Judge
 from explorer.launcher import Launcher
 from explorer.observer import Observer
 from explorer.request import RunError, RunOptions, trace_path_of
-from explorer.scenario import Command, Scenario
+from explorer.scenario import Command, Scenario, expand
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
+from explorer.scheduling.checkpoints import SourceSettings
 from explorer.services import start_service
 from explorer.signals import signals_call
 from explorer.trace import TraceWriter, make_header
@@ -70,7 +72,7 @@ class Runner:
         self.scenario = scenario
         self.options = options
         self.control = control or RunControl()
-        self.factory = scheduler_factory or options.scheduler_factory()
+        self.factory = scheduler_factory or options.scheduler_factory(scenario)
         self.iterations = scenario.iterations if options.iterations is None else options.iterations
         self.handle_signals = True  # a face that owns SIGINT itself sets this False
         self._trace_path = trace_path_of(scenario, options)
@@ -144,7 +146,7 @@ class Runner:
             code = 130 if self._interrupted else (1 if self._judge.failed else 0)
             finished = RunFinished(t=self.now(), iterations=self._completed,
                                    counts=dict(self._judge.counts), exit_code=code,
-                                   interrupted=self._interrupted)
+                                   interrupted=self._interrupted, notes=self.factory.notes())
             self.emit(finished)
             return finished
         finally:
@@ -193,6 +195,7 @@ class Runner:
                 repo_dir=str(self._repo), watched=list(self.scenario.watch),
                 profile=self.options.profile, bugs=list(self.options.bugs),
                 strategy=self.factory.strategy,
+                checkpoints=self.options.checkpoint_mode(self.scenario),
             ))
             self._observer = Observer(self.scenario, self._repo, self.emit, self.now)
             await self._observer.start(stack)
@@ -240,6 +243,7 @@ class Runner:
             children=[s.child for s in block.specs][: self.scenario.concurrency],
             settled=lambda: observer.settled(block),
             decision_gate=self.control.next_decision,
+            checkpoints=self._checkpoint_settings(launcher.expansion),
         ))
         gate = asyncio.Semaphore(self.scenario.concurrency)
 
@@ -257,6 +261,12 @@ class Runner:
         if self._interrupted:
             raise _Interrupted
         await self._close(block, "quiescent")
+
+    def _checkpoint_settings(self, expansion: Expansion) -> SourceSettings:
+        """The scenario's checkpoint roots, filled in; a relative one is under the repo."""
+        given = self.scenario.checkpoints
+        roots = (self._repo / expand(root, expansion.values) for root in given.roots)
+        return SourceSettings(tuple(os.path.normpath(r) for r in roots), given.groups)
 
     async def _final(self, iteration: int) -> None:
         commands = [self.scenario.reconcile] if self.scenario.reconcile else []

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from explorer.intercept.groups import DEFAULT_GROUPS, GROUPS
+from explorer.scheduling.factory import CHECKPOINT_MODES, DEFAULT_CHECKPOINTS
 from explorer.snapshot import Layout
 
 Kind = Literal[
@@ -100,6 +102,7 @@ TOP = Table("", (
         "{check, name, when} tables", default_as="the built-ins",
         expected_as="a non-empty list of names, `module:function` strings or tables"),
     Key("transients", "tables", "output lines that document a tolerated break (below)"),
+    Key("checkpoints", "table", "where controlled scheduling's checkpoints come from (below)"),
 ))
 
 COMMAND = Table("[[setup]], [[ops]], [reconcile]", (
@@ -138,7 +141,19 @@ LAYOUT = Table("[layout]", (
     Key("tree", "string", "the extracted tree", Layout.tree),
 ))
 
-TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, LAYOUT)
+CHECKPOINTS = Table("[checkpoints]", (
+    Key("mode", "string", "`hook` (the target calls the checkpoint hook) or `syscalls` (its "
+        "file-system calls under the roots are held; the target is run unmodified); "
+        "`--checkpoints` overrides it", DEFAULT_CHECKPOINTS,
+        expected_as="one of " + ", ".join(CHECKPOINT_MODES)),
+    Key("roots", "args", "syscalls mode: templates of the dirs under which calls are held; a "
+        "relative one is under the repo dir", ("{repo}",),
+        expected_as="a non-empty list of path templates"),
+    Key("groups", "list", "syscalls mode: the call groups held (" + ", ".join(GROUPS) + ")",
+        DEFAULT_GROUPS, expected_as="a non-empty list among " + ", ".join(GROUPS)),
+))
+
+TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, LAYOUT, CHECKPOINTS)
 
 # What templates may name besides one placeholder per service (its URL).
 PLACEHOLDERS: dict[str, str] = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from explorer.events import ChildSpec, ScheduleDecision
 from explorer.rerun import RERUN_ITERATION, Outcome, RecordedIteration, execute, rerun
 from explorer.scenario import Scenario
+from explorer.scheduling.factory import checkpoint_mode
 from explorer.scheduling.script import Script, ScriptFactory
 
 
@@ -78,13 +79,14 @@ async def shrink(
     if not _fails(reproduced, target):
         return None
     result = ShrinkResult(recorded, reproduced, reproduced)
+    mode = checkpoint_mode(recorded.run.checkpoints)
 
     async def attempt(children: list[ChildSpec], script: Script, why: str) -> bool:
         if result.tried >= budget:
             return False
         result.tried += 1
         outcome = await execute(
-            recorded, scenario, ScriptFactory(RERUN_ITERATION, script), children=children,
+            recorded, scenario, ScriptFactory(RERUN_ITERATION, script, mode), children=children,
             handle_signals=False,
         )
         if not _fails(outcome, target):

@@ -6,16 +6,25 @@ import random
 from collections.abc import Mapping, Sequence
 
 from explorer.events import ScheduleDecision
+from explorer.intercept.mode import SYSCALLS
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerFactory
-from explorer.scheduling.checkpoints import SourceFactory
-from explorer.scheduling.controlled import DEFAULT_GRACE, ControlledScheduler, KillFaults
+from explorer.scheduling.checkpoints import CheckpointMode
+from explorer.scheduling.controlled import ControlledScheduler, KillFaults
 from explorer.scheduling.replay import ReplayScheduler
-from explorer.scheduling.server import CheckpointServer
+from explorer.scheduling.server import HOOK
 from explorer.scheduling.strategies import STRATEGIES, Strategy, StrategyInputs
 
 # Every checkpoint source by name, as STRATEGIES names the strategies; the first is the default.
-CHECKPOINT_MODES: dict[str, SourceFactory] = {"hook": CheckpointServer}
-FIRST_GUESS_STEPS = 30  # PCT's k before any iteration has been measured
+CHECKPOINT_MODES: dict[str, CheckpointMode] = {mode.name: mode for mode in (HOOK, SYSCALLS)}
+DEFAULT_CHECKPOINTS = next(iter(CHECKPOINT_MODES))
+
+
+def checkpoint_mode(name: str) -> CheckpointMode:
+    """The mode by name; ValueError naming the known ones."""
+    if name not in CHECKPOINT_MODES:
+        raise ValueError(f"unknown checkpoint mode {name!r} (expected one of: "
+                         f"{', '.join(CHECKPOINT_MODES)})")
+    return CHECKPOINT_MODES[name]
 
 
 class ControlledFactory(SchedulerFactory):
@@ -27,24 +36,36 @@ class ControlledFactory(SchedulerFactory):
         seed: int,
         *,
         depth: int = 3,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
         kill_at: str | None = None,
         kill_rate: float = 0.0,
-        checkpoints: str = "hook",
+        checkpoints: str = DEFAULT_CHECKPOINTS,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r} (expected one of: "
                              f"{', '.join(STRATEGIES)})")
         self.strategy = strategy
         self._make = STRATEGIES[strategy]
-        self._source = CHECKPOINT_MODES[checkpoints]
+        self.checkpoints = checkpoint_mode(checkpoints)
         self.seed, self.depth, self.grace = seed, depth, grace
         self.kill_at, self.kill_rate = kill_at, kill_rate
         self._made: list[ControlledScheduler] = []
 
     def expected_steps(self) -> int:
         done = [s.steps for s in self._made if s.steps]
-        return round(sum(done) / len(done)) if done else FIRST_GUESS_STEPS
+        return round(sum(done) / len(done)) if done else self.checkpoints.first_guess_steps
+
+    def notes(self) -> list[str]:
+        if not self._made or any(s.arrivals for s in self._made):
+            return []
+        mode = self.checkpoints.name
+        advice = ("the target does not call the checkpoint hook: try --checkpoints syscalls"
+                  if mode == HOOK.name else
+                  "the target made no held call under the checkpoint roots: check the "
+                  "scenario's [checkpoints] roots and groups")
+        return [f"no child reached a checkpoint in {len(self._made)} controlled "
+                f"iteration{'s' if len(self._made) != 1 else ''} ({mode} checkpoints), so "
+                f"{self.strategy} chose nothing; {advice}"]
 
     def for_block(self, iteration: int) -> Scheduler:
         rng = random.Random(f"{self.seed}:{iteration}")
@@ -59,7 +80,7 @@ class ControlledFactory(SchedulerFactory):
 
         scheduler = ControlledScheduler(
             None if make is None else strategy, grace=self.grace, faults=faults,
-            checkpoints=self._source,
+            checkpoints=self.checkpoints,
         )
         self._made.append(scheduler)
         return scheduler
@@ -70,15 +91,17 @@ class ReplayFactory(SchedulerFactory):
 
     strategy = "replay"
 
-    def __init__(self, schedules: Mapping[int, Sequence[ScheduleDecision]]) -> None:
+    def __init__(self, schedules: Mapping[int, Sequence[ScheduleDecision]],
+                 checkpoints: str = DEFAULT_CHECKPOINTS) -> None:
         self.schedules = schedules
+        self.checkpoints = checkpoint_mode(checkpoints)
         self.made: dict[int, ReplayScheduler] = {}
 
     def for_block(self, iteration: int) -> Scheduler:
         decisions = self.schedules.get(iteration)
         if not decisions:
             return OsScheduler()
-        self.made[iteration] = ReplayScheduler(decisions)
+        self.made[iteration] = ReplayScheduler(decisions, checkpoints=self.checkpoints)
         return self.made[iteration]
 
 
@@ -89,10 +112,17 @@ def make_factory(
     depth: int = 3,
     kill_at: str | None = None,
     kill_rate: float = 0.0,
+    checkpoints: str = DEFAULT_CHECKPOINTS,
 ) -> SchedulerFactory:
-    """`os` without kill faults needs no socket at all: the plain factory."""
+    """`os` without kill faults needs no checkpoints at all: the plain factory (no socket,
+    no launcher). ValueError for an unknown name or a mode that cannot work here."""
+    mode = checkpoint_mode(checkpoints)
     if strategy == "os" and kill_at is None and not kill_rate:
         return SchedulerFactory()
-    return ControlledFactory(
-        strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate
-    )
+    why = mode.unavailable()
+    if why is not None:
+        raise ValueError(f"--checkpoints {mode.name} cannot work here: {why}. Use "
+                         "--checkpoints hook for a target that calls the checkpoint hook, "
+                         "or --strategy os")
+    return ControlledFactory(strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
+                             checkpoints=checkpoints)

@@ -12,19 +12,23 @@ last recorded decision every child runs freely.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 
 from explorer.events import ScheduleDecision
 from explorer.scheduling.base import SchedulerContext
+from explorer.scheduling.checkpoints import CheckpointMode
 from explorer.scheduling.controlled import ControlledScheduler, Decision
+from explorer.scheduling.server import HOOK
 
 _MOVING = ("starting", "running")
 
 
 class ReplayScheduler(ControlledScheduler):
-    def __init__(self, decisions: Sequence[ScheduleDecision], *, settle: float = 5.0) -> None:
-        super().__init__(None)
+    def __init__(
+        self, decisions: Sequence[ScheduleDecision], *, settle: float = 5.0,
+        checkpoints: CheckpointMode = HOOK,
+    ) -> None:
+        super().__init__(None, checkpoints=checkpoints)
         self.free_running = False
         self.script = list(decisions)
         self.settle = settle
@@ -39,19 +43,21 @@ class ReplayScheduler(ControlledScheduler):
 
     async def _until(self, ready: Callable[[], bool], timeout: float) -> bool:
         deadline = asyncio.get_running_loop().time() + timeout
-        while True:
+        while not self._stopping:
             self._changed.clear()
             if ready():
                 return True
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            await self._wait_for_change(remaining)
+        return False
 
     async def _follow(self) -> None:
         diverged = False
         for record in self.script:
+            if self._stopping:
+                return
             expected = {(child, name) for child, name in record.parked}
 
             def ready(
