@@ -17,6 +17,9 @@ from explorer.scheduling.checkpoints import CheckpointMode, SourceHooks, SourceS
 # one would make the schedule depend on timing.
 SYSCALL_GRACE = 0.5
 SYSCALL_START_GRACE = 15.0
+# PCT's k before an iteration has been measured: the default scenario's four children make
+# ~370 held calls an iteration with the default groups (~30 hook checkpoints).
+FIRST_GUESS_STEPS = 350
 
 
 def _syscall_source(hooks: SourceHooks, settings: SourceSettings) -> SyscallSupervisor:
@@ -31,5 +34,5 @@ def _unavailable() -> str | None:
 
 
 SYSCALLS = CheckpointMode("syscalls", _syscall_source, grace=SYSCALL_GRACE,
-                          start_grace=SYSCALL_START_GRACE, first_guess_steps=200,
+                          start_grace=SYSCALL_START_GRACE, first_guess_steps=FIRST_GUESS_STEPS,
                           unavailable=_unavailable)

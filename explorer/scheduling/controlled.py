@@ -89,6 +89,11 @@ class ControlledScheduler(Scheduler):
         self._loop_task: asyncio.Task[None] | None = None
         self._granted = False  # the gate let the next decision through; not yet made
 
+    @property
+    def source(self) -> CheckpointSource | None:
+        """Where its checkpoints come from (once started): for counts and measurements."""
+        return self._source
+
     # -- the runner's side ------------------------------------------------------------
 
     async def start(self, ctx: SchedulerContext) -> None:

@@ -49,22 +49,22 @@ class ControlledFactory(SchedulerFactory):
         self.checkpoints = checkpoint_mode(checkpoints)
         self.seed, self.depth, self.grace = seed, depth, grace
         self.kill_at, self.kill_rate = kill_at, kill_rate
-        self._made: list[ControlledScheduler] = []
+        self.made: list[ControlledScheduler] = []  # one per block, in order
 
     def expected_steps(self) -> int:
-        done = [s.steps for s in self._made if s.steps]
+        done = [s.steps for s in self.made if s.steps]
         return round(sum(done) / len(done)) if done else self.checkpoints.first_guess_steps
 
     def notes(self) -> list[str]:
-        if not self._made or any(s.arrivals for s in self._made):
+        if not self.made or any(s.arrivals for s in self.made):
             return []
         mode = self.checkpoints.name
         advice = ("the target does not call the checkpoint hook: try --checkpoints syscalls"
                   if mode == HOOK.name else
                   "the target made no held call under the checkpoint roots: check the "
                   "scenario's [checkpoints] roots and groups")
-        return [f"no child reached a checkpoint in {len(self._made)} controlled "
-                f"iteration{'s' if len(self._made) != 1 else ''} ({mode} checkpoints), so "
+        return [f"no child reached a checkpoint in {len(self.made)} controlled "
+                f"iteration{'s' if len(self.made) != 1 else ''} ({mode} checkpoints), so "
                 f"{self.strategy} chose nothing; {advice}"]
 
     def for_block(self, iteration: int) -> Scheduler:
@@ -82,7 +82,7 @@ class ControlledFactory(SchedulerFactory):
             None if make is None else strategy, grace=self.grace, faults=faults,
             checkpoints=self.checkpoints,
         )
-        self._made.append(scheduler)
+        self.made.append(scheduler)
         return scheduler
 
 
