@@ -38,9 +38,10 @@ from explorer.events import Event, IterationFinished
 from explorer.request import RunOptions
 from explorer.runner import Runner
 from explorer.scenario import load_scenario
-from explorer.scheduling.factory import PCT_STEPS
+from explorer.scheduling.factory import CHECKPOINT_MODES
 from explorer.shard import Shard, parse_seeds
 
+PCT_STEPS = CHECKPOINT_MODES["hook"].first_guess_steps  # the k of the hook-mode runs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 from lifecycle.faults import BUGS  # noqa: E402
 

@@ -1,6 +1,12 @@
-"""What holding a child's file-system calls costs: one child bare vs supervised.
+"""What holding a child's file-system calls costs: a scenario in hook vs syscalls mode, and
+one child bare vs supervised.
 
-Two workloads, each run alone (one child at a time), in alternating rounds:
+First the default scenario (the reference CLI's four children) under a controlled strategy,
+in hook mode (its checkpoint hook) and syscalls mode (the hook unused), in alternating rounds:
+the median iteration wall time of each and their ratio (goal <= 1.5), the steps an
+iteration, and the notifications held / passed per child.
+
+Then two workloads, each run alone (one child at a time), in alternating rounds:
 - `script`: a Python script making 200 files under the root and renaming each;
 - `pull`: the reference CLI's `extension pull @stress/alpha@1.0.0` on a fresh repo (the root),
   against the fixture registry (its own process).
@@ -12,6 +18,7 @@ shared machine), their ratios to bare, and the notifications held / passed at on
 child (the mean over rounds).
 
     .venv/bin/python bench/intercept.py [--rounds 15] [--dir /dev/shm]
+        [--scenario-rounds 3] [--iterations 8] [--strategy random]
 """
 
 from __future__ import annotations
@@ -35,8 +42,12 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 from lifecycle.layout import Layout  # noqa: E402
 from lifecycle.ops import init  # noqa: E402
 
+from explorer.events import Event, IterationFinished  # noqa: E402
 from explorer.intercept.options import DEFAULT_GROUPS, GROUPS, SyscallOptions  # noqa: E402
 from explorer.intercept.supervisor import SyscallSupervisor  # noqa: E402
+from explorer.runner import Runner, RunOptions  # noqa: E402
+from explorer.scenario import load_scenario  # noqa: E402
+from explorer.scheduling.factory import ControlledFactory  # noqa: E402
 from explorer.scheduling.server import Arrival  # noqa: E402
 
 SCRIPT = """
@@ -142,6 +153,56 @@ async def measure(name: str, argv: list[str], fresh: Callable[[], Path], env: di
               f"{statistics.mean(passed[label]):6.0f}")
 
 
+async def scenario_round(mode: str, strategy: str, seed: int, iterations: int, work: Path
+                         ) -> tuple[list[float], int, list[tuple[int, int, int]]]:
+    """Iteration walls, decisions, and (child, held, passed) of each iteration's children."""
+    walls: list[float] = []
+    decisions = 0
+
+    def seen(event: Event) -> None:
+        nonlocal decisions
+        if isinstance(event, IterationFinished) and event.iteration in range(1, iterations + 1):
+            walls.append(event.duration)
+        decisions += event.kind == "schedule_decision"
+
+    options = RunOptions(seed=seed, strategy=strategy, checkpoints=mode, iterations=iterations,
+                         trace_path=Path(tempfile.mkdtemp(dir=work)) / "run.jsonl")
+    runner = Runner(load_scenario(None), options)
+    runner.handle_signals = False
+    runner.subscribe(seen)
+    if (await runner.run()).exit_code != 0:
+        raise SystemExit(f"the default scenario failed in {mode} mode: see {options.trace_path}")
+    counts = []
+    assert isinstance(runner.factory, ControlledFactory)
+    for scheduler in runner.factory.made:
+        if isinstance(scheduler.source, SyscallSupervisor):
+            counts += [(child, c.held, c.passed) for child, c in scheduler.source.counts.items()]
+    return walls, decisions // iterations, counts
+
+
+async def compare_modes(rounds: int, iterations: int, strategy: str, work: Path) -> None:
+    walls: dict[str, list[float]] = {"hook": [], "syscalls": []}
+    steps: dict[str, list[int]] = {"hook": [], "syscalls": []}
+    counts: list[tuple[int, int, int]] = []
+    for n in range(rounds):
+        for mode in walls:
+            w, s, c = await scenario_round(mode, strategy, n, iterations, work)
+            walls[mode] += w
+            steps[mode].append(s)
+            counts += c
+    print(f"default scenario, {strategy}, {rounds} rounds of {iterations} iterations per mode")
+    for mode, values in walls.items():
+        print(f"  {mode:9} iteration wall median {statistics.median(values) * 1000:6.0f} ms, "
+              f"min {min(values) * 1000:5.0f} ms, {statistics.mean(steps[mode]):4.0f} decisions "
+              "an iteration")
+    ratio = statistics.median(walls["syscalls"]) / statistics.median(walls["hook"])
+    print(f"  syscalls / hook: {ratio:.2f} (goal <= 1.5)")
+    for child in sorted({c for c, _, _ in counts}):
+        mine = [(h, p) for c, h, p in counts if c == child]
+        print(f"  child {child}: held {statistics.mean(h for h, _ in mine):5.0f}, passed at once "
+              f"{statistics.mean(p for _, p in mine):6.0f} an iteration")
+
+
 def start_registry() -> tuple[subprocess.Popen[str], str]:
     registry = subprocess.Popen(
         [sys.executable, "-m", "lifecycle.registry"], stdout=subprocess.PIPE, text=True,
@@ -156,11 +217,16 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--dir", help="where the roots are made (default: the temp dir); "
                         "a tmpfs such as /dev/shm takes the disk's noise out")
+    parser.add_argument("--scenario-rounds", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=8)
+    parser.add_argument("--strategy", default="random", choices=["random", "pct"])
     args = parser.parse_args()
     registry, url = start_registry()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-intercept-", dir=args.dir) as directory:
             work = Path(directory)
+            if args.scenario_rounds:
+                await compare_modes(args.scenario_rounds, args.iterations, args.strategy, work)
             await measure("script (200 creates + renames)", *script_workload(work),
                           rounds=args.rounds)
             await measure("pull (reference CLI, extension pull)", *pull_workload(work, url),

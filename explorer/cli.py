@@ -33,7 +33,7 @@ from explorer.rerun import (
 )
 from explorer.rerun import rerun as rerun_iteration
 from explorer.scenario import Scenario, ScenarioError
-from explorer.scheduling.factory import PCT_STEPS
+from explorer.scheduling.factory import CHECKPOINT_MODES
 from explorer.scheduling.strategies import STRATEGIES
 from explorer.shard import per_seed_path, seed_plan
 from explorer.shrink import script_of, shrunk_path, switches
@@ -81,13 +81,19 @@ def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list
               show_default=True, help="Scheduling: how the children interleave.")
 @click.option("--depth", type=click.IntRange(min=1), default=3, show_default=True,
               help="PCT depth (priority change points + 1).")
-@click.option("--kill-at", help="SIGKILL the first child reaching this checkpoint.")
+@click.option("--checkpoints", type=click.Choice(list(CHECKPOINT_MODES)),
+              help="Where checkpoints come from: hook (the target calls the checkpoint hook) "
+              "or syscalls (its file-system calls, the target unmodified). Default: the "
+              "scenario's [checkpoints] mode, else hook.")
+@click.option("--kill-at", help="SIGKILL the first child reaching a checkpoint matching this "
+              "glob (e.g. 'rename:*upstream_extensions.json').")
 @click.option("--kill-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Kill a child at a scheduling decision with this probability.")
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Parent of the repo dir (default: a temporary dir, removed after).")
-@click.option("--pct-steps", type=click.IntRange(min=1), default=PCT_STEPS, show_default=True,
-              help="PCT's k: the scheduling steps an iteration is expected to take.")
+@click.option("--pct-steps", type=click.IntRange(min=1),
+              help="PCT's k: the scheduling steps an iteration is expected to take "
+              "(default: 30 with hook checkpoints, 350 with syscalls).")
 @click.option("--shard", metavar="I/N",
               help="Do shard I of N of the iterations (of the seeds with --seeds); "
               "`race-explorer merge` puts the shards' traces together.")
@@ -109,10 +115,11 @@ def cli(
     junit_path: Path | None,
     strategy: str,
     depth: int,
+    checkpoints: str | None,
     kill_at: str | None,
     kill_rate: float,
     work_dir: Path | None,
-    pct_steps: int,
+    pct_steps: int | None,
     shard: str | None,
     seeds: str | None,
     max_time: float | None,
@@ -124,6 +131,7 @@ def cli(
         seed=seed, iterations=iterations, profile=profile, bugs=bugs, trace_path=trace_path,
         work_dir=work_dir, strategy=strategy, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
         pct_steps=pct_steps, shard=shard, seeds=seeds, max_time=max_time,
+        checkpoints=checkpoints,
     )
     try:
         request = RunRequest.load(scenario_path, options)  # a bad one stops before any UI

@@ -130,6 +130,7 @@ class RunStarted(Event):
     profile: str | None = None
     bugs: list[str] = field(default_factory=list)
     strategy: str = "os"
+    checkpoints: str = "hook"  # where the checkpoints came from: hook or syscalls
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,8 +221,10 @@ class InvariantChecked(Event):
 class CheckpointReached(Event):
     kind: ClassVar[str] = "checkpoint_reached"
     iteration: int
-    child: int
-    name: str
+    child: int  # the child whose process (any thread, any subprocess) made the call
+    name: str  # syscalls mode: `<call>:<path relative to its root>`
+    thread: int | None = None  # syscalls mode: the calling thread's id
+    path: str | None = None  # syscalls mode: the absolute path the name is made from
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -251,6 +254,7 @@ class RunFinished(Event):
     exit_code: int
     interrupted: bool = False
     error: str | None = None  # why the run could not start (exit 2), in one line
+    notes: list[str] = field(default_factory=list)  # about the run itself, for the summary
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -148,7 +148,7 @@ class HeadlessReporter:
         if event.bugs:
             extras.append(f"bugs {','.join(event.bugs)}")
         if event.strategy != "os":
-            extras.append(f"strategy {event.strategy}")
+            extras.append(f"strategy {event.strategy}, {event.checkpoints} checkpoints")
         self._print(Text(
             f"race-explorer: scenario {event.scenario}, {event.iterations} iterations of "
             f"{len(event.ops)} children, seed {event.seed}"
@@ -313,6 +313,8 @@ class HeadlessReporter:
             table.add_row(f"{cls} breaks", str(count), style=style(cls) if count else "")
         self._grouped()
         self._print(table)
+        for note in event.notes:
+            self._print(Text(visible(f"note: {note}"), style="yellow"))
         if event.interrupted:
             self._print(Text("interrupted: children killed, the trace holds everything so far",
                              style="yellow"))

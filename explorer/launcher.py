@@ -61,7 +61,8 @@ class Launcher:
                                   stream=stream, line=text))
 
         try:
-            result = await run_child(spec.argv, env=env, cwd=str(self.repo), timeout=timeout,
+            argv = scheduler.child_argv(spec.child, spec.argv)
+            result = await run_child(argv, env=env, cwd=str(self.repo), timeout=timeout,
                                      groups=self.groups, on_start=started, on_line=line,
                                      held=self.held)
         except CannotStart as exc:

@@ -17,7 +17,7 @@ from typing import Any
 
 from explorer.scenario import Scenario, load_scenario
 from explorer.scheduling.base import SchedulerFactory
-from explorer.scheduling.factory import PCT_STEPS, make_factory
+from explorer.scheduling.factory import make_factory
 from explorer.shard import Shard, parse_seeds
 from explorer.trace import default_trace_path
 
@@ -46,18 +46,23 @@ class RunOptions:
     work_dir: Path | None = None  # parent of the repo dir (a temp dir by default)
     strategy: str = "os"
     depth: int = 3
-    kill_at: str | None = None
+    kill_at: str | None = None  # a glob of checkpoint names
     kill_rate: float = 0.0
-    pct_steps: int = PCT_STEPS  # PCT's k: fixed, so a shard decides as the whole run does
+    pct_steps: int | None = None  # PCT's k (None: the mode's); fixed, so shards decide alike
     shard: str | None = None  # "I/N": this job's share of the iterations (or of the seeds)
     seeds: str | None = None  # "A..B": a whole run per seed (the CLI runs them one by one)
     max_time: float | None = None  # seconds: start no iteration after this
+    checkpoints: str | None = None  # hook or syscalls; None: the scenario's [checkpoints] mode
 
-    def scheduler_factory(self) -> SchedulerFactory:
+    def checkpoint_mode(self, scenario: Scenario) -> str:
+        return self.checkpoints or scenario.checkpoints.mode
+
+    def scheduler_factory(self, scenario: Scenario) -> SchedulerFactory:
         try:
             return make_factory(self.strategy, self.seed, depth=self.depth,
                                 kill_at=self.kill_at, kill_rate=self.kill_rate,
-                                pct_steps=self.pct_steps)
+                                pct_steps=self.pct_steps,
+                                checkpoints=self.checkpoint_mode(scenario))
         except ValueError as exc:
             raise RunError(str(exc)) from exc
 
@@ -96,7 +101,7 @@ class RunRequest:
 
     def check(self) -> None:
         """RunError if the options ask for something this scenario cannot do."""
-        self.options.scheduler_factory()
+        self.options.scheduler_factory(self.scenario)
         try:
             if self.options.shard:
                 Shard.parse(self.options.shard)

@@ -29,7 +29,7 @@ from explorer.events import (
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import Command, Scenario, load_scenario
 from explorer.scheduling.base import SchedulerFactory
-from explorer.scheduling.factory import ReplayFactory
+from explorer.scheduling.factory import CHECKPOINT_MODES, ReplayFactory
 from explorer.scheduling.replay import ReplayScheduler
 from explorer.trace import TraceReader, default_trace_path
 
@@ -98,10 +98,14 @@ def load_recorded(reader: TraceReader, iteration: int) -> RecordedIteration:
     if not archive:
         raise RerunError(f"iteration {iteration} of {reader.path} has no recorded start state")
     finished = next((e for e in events if isinstance(e, IterationFinished)), None)
+    run = _run_started(reader)
+    if run.checkpoints not in CHECKPOINT_MODES:
+        raise RerunError(f"{reader.path}: recorded with checkpoints {run.checkpoints!r}, which "
+                         f"this explorer does not know ({', '.join(CHECKPOINT_MODES)})")
     return RecordedIteration(
         trace=reader.path,
         iteration=iteration,
-        run=_run_started(reader),
+        run=run,
         children=started.children,
         archive=archive,
         decisions=[e for e in events if isinstance(e, ScheduleDecision)],
@@ -153,6 +157,7 @@ async def execute(
             iterations=1,
             profile=recorded.run.profile,
             bugs=list(recorded.run.bugs),
+            checkpoints=recorded.run.checkpoints,
             trace_path=trace_path
             or default_trace_path(f"{scenario.name}-rerun-{recorded.iteration}"),
         )
@@ -185,7 +190,7 @@ async def rerun(
     recorded: RecordedIteration, scenario: Scenario, trace_path: Path | None = None
 ) -> Outcome:
     """Exact re-execution under the recorded schedule."""
-    factory = ReplayFactory({RERUN_ITERATION: recorded.decisions})
+    factory = ReplayFactory({RERUN_ITERATION: recorded.decisions}, recorded.run.checkpoints)
     return await execute(recorded, scenario, factory, trace_path=trace_path)
 
 

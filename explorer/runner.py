@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -43,8 +44,9 @@ from explorer.judge import SETUP_FAILED, Judge
 from explorer.launcher import Launcher
 from explorer.observer import Observer
 from explorer.request import CannotRecord, RunError, RunOptions, trace_path_of
-from explorer.scenario import Command, Scenario
+from explorer.scenario import Command, Scenario, expand
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
+from explorer.scheduling.checkpoints import SourceSettings
 from explorer.services import start_service
 from explorer.shard import header_fields, isolates_iterations, iteration_plan, restore_repo
 from explorer.signals import signals_call
@@ -73,7 +75,7 @@ class Runner:
         self.scenario = scenario
         self.options = options
         self.control = control or RunControl()
-        self.factory = scheduler_factory or options.scheduler_factory()
+        self.factory = scheduler_factory or options.scheduler_factory(scenario)
         self.iterations = scenario.iterations if options.iterations is None else options.iterations
         # The iterations this run does (a shard's share) and whether each starts afresh.
         self.plan = iteration_plan(self.iterations, options.shard, options.seeds)
@@ -199,7 +201,8 @@ class Runner:
     def _finished(self, code: int, error: str | None = None) -> RunFinished:
         return RunFinished(t=self.now(), iterations=self._completed,
                            counts=dict(self._judge.counts), exit_code=code,
-                           interrupted=self._interrupted, error=error)
+                           interrupted=self._interrupted, error=error,
+                           notes=self.factory.notes())
 
     def _scenario_path(self) -> str | None:
         return str(self.scenario.path.resolve()) if self.scenario.path else None
@@ -244,6 +247,7 @@ class Runner:
                 repo_dir=str(self._repo), watched=list(self.scenario.watch),
                 profile=self.options.profile, bugs=list(self.options.bugs),
                 strategy=self.factory.strategy,
+                checkpoints=self.options.checkpoint_mode(self.scenario),
             ))
             self._observer = Observer(self.scenario, self._repo, self.emit, self.now)
             await self._observer.start(stack)
@@ -306,6 +310,7 @@ class Runner:
             children=[s.child for s in block.specs][: self.scenario.concurrency],
             settled=lambda: observer.settled(block),
             decision_gate=self.control.next_decision,
+            checkpoints=self._checkpoint_settings(launcher.expansion),
         ))
         gate = asyncio.Semaphore(self.scenario.concurrency)
 
@@ -323,6 +328,12 @@ class Runner:
         if self._interrupted:
             raise _Interrupted
         await self._close(block, "quiescent")
+
+    def _checkpoint_settings(self, expansion: Expansion) -> SourceSettings:
+        """The scenario's checkpoint roots, filled in; a relative one is under the repo."""
+        given = self.scenario.checkpoints
+        roots = (self._repo / expand(root, expansion.values) for root in given.roots)
+        return SourceSettings(tuple(os.path.normpath(r) for r in roots), given.groups)
 
     async def _final(self, iteration: int) -> None:
         commands = [self.scenario.reconcile] if self.scenario.reconcile else []

@@ -24,6 +24,7 @@ import explorer
 from explorer.classify import Transient
 from explorer.confine import inside
 from explorer.events import When
+from explorer.intercept.groups import GROUPS
 from explorer.invariants import BUILTIN, Check, Invariant
 from explorer.outcomes import (
     CHILDREN_SUCCEED,
@@ -34,6 +35,7 @@ from explorer.outcomes import (
     with_evidence,
 )
 from explorer.scenario_keys import (
+    CHECKPOINTS,
     COMMAND,
     EVIDENCE,
     EXPECTED_FAILURE,
@@ -47,6 +49,7 @@ from explorer.scenario_keys import (
     Key,
     Table,
 )
+from explorer.scheduling.factory import CHECKPOINT_MODES
 from explorer.serial import SERIALIZABLE, ModelError, load_model, serializable_check
 from explorer.snapshot import Layout
 
@@ -81,6 +84,15 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Checkpoints:
+    """The `[checkpoints]` table: where controlled scheduling's checkpoints come from."""
+
+    mode: str = CHECKPOINTS["mode"].default
+    roots: tuple[str, ...] = CHECKPOINTS["roots"].default  # templates
+    groups: tuple[str, ...] = CHECKPOINTS["groups"].default
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     path: Path | None
@@ -98,6 +110,7 @@ class Scenario:
     layout: Layout
     invariants: tuple[Invariant, ...]
     transients: tuple[Transient, ...] = field(default=())
+    checkpoints: Checkpoints = field(default_factory=Checkpoints)
     uses: frozenset[str] = frozenset()  # the placeholders its templates name
 
     def placeholders(
@@ -242,6 +255,7 @@ class _Parser:
             layout=self.layout(data.get("layout", {})),
             invariants=invariants,
             transients=self.transients(data.get("transients", []), {i.name for i in invariants}),
+            checkpoints=self.checkpoints(data.get("checkpoints", {})),
             uses=frozenset(self.used),
         )
 
@@ -302,6 +316,20 @@ class _Parser:
             if not isinstance(item, str) or not inside(item):
                 raise self.fail(f"watch[{i}]", "a path inside the repo dir", item)
         return tuple(value)
+
+    def checkpoints(self, value: Any) -> Checkpoints:
+        table = self.table(value, "checkpoints", CHECKPOINTS)
+        mode = self.value(table, CHECKPOINTS["mode"], "checkpoints")
+        if mode not in CHECKPOINT_MODES:
+            raise self.fail("checkpoints.mode", CHECKPOINTS["mode"].expected, mode)
+        roots = self.value(table, CHECKPOINTS["roots"], "checkpoints")
+        if not roots:
+            raise self.fail("checkpoints.roots", CHECKPOINTS["roots"].expected, roots)
+        groups = table.get("groups", CHECKPOINTS["groups"].default)
+        if (not isinstance(groups, list | tuple) or not groups
+                or not all(isinstance(g, str) and g in GROUPS for g in groups)):
+            raise self.fail("checkpoints.groups", CHECKPOINTS["groups"].expected, groups)
+        return Checkpoints(mode, roots, tuple(groups))
 
     def layout(self, value: Any) -> Layout:
         table = self.table(value, "layout", LAYOUT)

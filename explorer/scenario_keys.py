@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from explorer.confine import inside
+from explorer.intercept.groups import DEFAULT_GROUPS, GROUPS
 from explorer.outcomes import EVIDENCE_INVARIANT
+from explorer.scheduling.factory import CHECKPOINT_MODES, DEFAULT_CHECKPOINTS
 from explorer.snapshot import Layout
 
 Kind = Literal[
@@ -118,6 +120,7 @@ TOP = Table("", (
         "accepts (below)"),
     Key("evidence", "tables", "output lines that prove a break (below)"),
     Key("model", "table", "a model of the ops, for the `serializable` check (below)"),
+    Key("checkpoints", "table", "where controlled scheduling's checkpoints come from (below)"),
 ))
 
 COMMAND = Table("[[setup]], [[ops]], [reconcile]", (
@@ -177,8 +180,20 @@ LAYOUT = Table("[layout]", (
     Key("tree", "repo_path", "the extracted tree", Layout.tree),
 ))
 
+CHECKPOINTS = Table("[checkpoints]", (
+    Key("mode", "string", "`hook` (the target calls the checkpoint hook) or `syscalls` (its "
+        "file-system calls under the roots are held; the target is run unmodified); "
+        "`--checkpoints` overrides it", DEFAULT_CHECKPOINTS,
+        expected_as="one of " + ", ".join(CHECKPOINT_MODES)),
+    Key("roots", "args", "syscalls mode: templates of the dirs under which calls are held; a "
+        "relative one is under the repo dir", ("{repo}",),
+        expected_as="a non-empty list of path templates"),
+    Key("groups", "list", "syscalls mode: the call groups held (" + ", ".join(GROUPS) + ")",
+        DEFAULT_GROUPS, expected_as="a non-empty list among " + ", ".join(GROUPS)),
+))
+
 TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, MODEL,
-          LAYOUT)
+          LAYOUT, CHECKPOINTS)
 
 # What templates may name besides one placeholder per service (its URL).
 PLACEHOLDERS: dict[str, str] = {

@@ -17,6 +17,7 @@ from pathlib import Path
 from explorer.events import ChildSpec, ScheduleDecision
 from explorer.rerun import RERUN_ITERATION, Outcome, RecordedIteration, execute, rerun
 from explorer.scenario import Scenario
+from explorer.scheduling.factory import checkpoint_mode
 from explorer.scheduling.script import Script, ScriptFactory
 
 
@@ -151,6 +152,7 @@ async def shrink(
     progress(f"  it fails the same way with {len(reproduced.children)} children and "
              f"{switches(script_of(reproduced.decisions))} context switches")
     result = ShrinkResult(recorded, reproduced, reproduced, tries=tries)
+    mode = checkpoint_mode(recorded.run.checkpoints)
 
     async def attempt(phase: str, size: int, children: list[ChildSpec], script: Script,
                       what: str) -> bool:
@@ -165,7 +167,7 @@ async def shrink(
             result.tried += 1
             runs += 1
             outcome = await execute(
-                recorded, scenario, ScriptFactory(RERUN_ITERATION, script), children=children,
+                recorded, scenario, ScriptFactory(RERUN_ITERATION, script, mode), children=children,
                 handle_signals=False,
             )
             if _fails(outcome, target):

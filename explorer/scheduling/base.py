@@ -9,9 +9,10 @@ never hear from the explorer and the OS interleaves them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from explorer.events import Event
+from explorer.scheduling.checkpoints import SourceSettings
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class SchedulerContext:
     settled: Callable[[], Awaitable[None]] | None = None
     # Awaited next: a face stepping one decision at a time holds it here.
     decision_gate: Callable[[], Awaitable[None]] | None = None
+    # Where a mode that holds calls holds them (the syscalls mode: the roots, the groups).
+    checkpoints: SourceSettings = field(default_factory=SourceSettings)
 
 
 class Scheduler:
@@ -38,6 +41,10 @@ class Scheduler:
     def child_env(self, child: int) -> dict[str, str]:
         """Extra environment for one child (the socket and child id when controlled)."""
         return {}
+
+    def child_argv(self, child: int, argv: Sequence[str]) -> list[str]:
+        """The command that runs the child (under a launcher, when one reports its calls)."""
+        return list(argv)
 
     def child_started(self, child: int, pid: int) -> None:
         """The child's process exists."""
@@ -60,3 +67,7 @@ class SchedulerFactory:
 
     def for_block(self, iteration: int) -> Scheduler:
         return OsScheduler()
+
+    def notes(self) -> list[str]:
+        """What the run should be told at its end about how it was scheduled."""
+        return []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,14 +21,11 @@ from typing import Literal
 
 from explorer.events import CheckpointReached, ScheduleAction, ScheduleDecision
 from explorer.scheduling.base import Scheduler, SchedulerContext
-from explorer.scheduling.checkpoints import Arrival, CheckpointSource, SourceFactory
-from explorer.scheduling.server import CheckpointServer
+from explorer.scheduling.checkpoints import Arrival, CheckpointMode, CheckpointSource, SourceHooks
+from explorer.scheduling.server import HOOK
 from explorer.scheduling.strategies import Parked, Strategy
 
-# Long enough for a step between two checkpoints on a loaded machine, short enough that
-# a child waiting in SQLite's busy handler (1 s in the reference CLI) is declared blocked,
-# and the holder of the lock it waits for runs, well before its timeout.
-DEFAULT_GRACE = 0.3
+STOP_WAIT = 5.0  # seconds stop() waits for the decision loop before cancelling it
 
 Status = Literal["starting", "parked", "running", "blocked", "gone"]
 
@@ -36,13 +34,13 @@ Status = Literal["starting", "parked", "running", "blocked", "gone"]
 class KillFaults:
     """Which checkpoints kill the child that reaches them (a real SIGKILL of its group)."""
 
-    at: str | None = None  # the first child of the block to reach this checkpoint
+    at: str | None = None  # the first child of the block to reach a checkpoint matching this glob
     rate: float = 0.0  # otherwise, each decision kills its child with this probability
     rng: random.Random = field(default_factory=random.Random)
     _fired: bool = False
 
     def should_kill(self, parked: Parked) -> bool:
-        if self.at is not None and parked.name == self.at and not self._fired:
+        if self.at is not None and not self._fired and fnmatch.fnmatchcase(parked.name, self.at):
             self._fired = True
             return True
         return self.rate > 0 and self.rng.random() < self.rate
@@ -69,25 +67,32 @@ class ControlledScheduler(Scheduler):
         self,
         make_strategy: Callable[[Sequence[int]], Strategy] | None,
         *,
-        grace: float = DEFAULT_GRACE,
-        start_grace: float = 10.0,
+        grace: float | None = None,
+        start_grace: float | None = None,
         faults: KillFaults | None = None,
-        checkpoints: SourceFactory = CheckpointServer,
+        checkpoints: CheckpointMode = HOOK,
     ) -> None:
         self._make_strategy = make_strategy
-        self._make_source = checkpoints
+        self.mode = checkpoints
         self.strategy: Strategy | None = None
         self.free_running = make_strategy is None
-        self.grace = grace
-        self.start_grace = start_grace
+        self.grace = checkpoints.grace if grace is None else grace
+        self.start_grace = checkpoints.start_grace if start_grace is None else start_grace
         self.faults = faults or KillFaults()
         self.steps = 0
+        self.arrivals = 0  # checkpoints reached in the block
+        self._stopping = False
         self._children: dict[int, _Child] = {}
         self._changed = asyncio.Event()
         self._ctx: SchedulerContext | None = None
         self._source: CheckpointSource | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._granted = False  # the gate let the next decision through; not yet made
+
+    @property
+    def source(self) -> CheckpointSource | None:
+        """Where its checkpoints come from (once started): for counts and measurements."""
+        return self._source
 
     # -- the runner's side ------------------------------------------------------------
 
@@ -97,7 +102,8 @@ class ControlledScheduler(Scheduler):
             self._children[child] = _Child(since=_now())
         if self._make_strategy is not None:
             self.strategy = self._make_strategy(sorted(ctx.children))
-        self._source = self._make_source(self._arrived, self._disconnected)
+        hooks = SourceHooks(self._arrived, self._disconnected, self._active)
+        self._source = self.mode.make(hooks, ctx.checkpoints)
         await self._source.start()
         if self.strategy is not None:
             self._loop_task = asyncio.create_task(self._decide_forever())
@@ -107,6 +113,10 @@ class ControlledScheduler(Scheduler):
         self._children.setdefault(child, _Child(since=_now()))
         return self._source.child_env(child)
 
+    def child_argv(self, child: int, argv: Sequence[str]) -> list[str]:
+        assert self._source is not None, "start() first"
+        return self._source.wrap(child, argv)
+
     def child_started(self, child: int, pid: int) -> None:
         """Nothing to do: the child counts as starting from `child_env`, and it may
         already have parked at its first checkpoint by the time this is called."""
@@ -115,8 +125,16 @@ class ControlledScheduler(Scheduler):
         self._set(child, "gone")
 
     async def stop(self) -> None:
+        # A flag the loop looks at, not a cancellation: on Python 3.11 `asyncio.wait_for`
+        # swallows a cancellation that lands in the tick its inner wait completes, and the
+        # loop would wait for a change that never comes. Cancelled only if it does not end
+        # (held in a face's decision gate, say).
+        self._stopping = True
+        self._changed.set()
         if self._loop_task is not None:
-            self._loop_task.cancel()
+            _, pending = await asyncio.wait({self._loop_task}, timeout=STOP_WAIT)
+            for task in pending:
+                task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
         if self._source is not None:
             await self._source.close()
@@ -128,21 +146,27 @@ class ControlledScheduler(Scheduler):
         if state.status == "gone":
             return
         state.checkpoint, state.is_yield = arrival.name, arrival.is_yield
+        self.arrivals += 1
         if arrival.is_yield and self.strategy is not None:
             self.strategy.note_yield(arrival.child)
         self._set(arrival.child, "parked")
         ctx = self._ctx
         if ctx is not None:
-            ctx.emit(
-                CheckpointReached(
-                    t=ctx.now(), iteration=ctx.iteration, child=arrival.child, name=arrival.name
-                )
-            )
+            ctx.emit(CheckpointReached(
+                t=ctx.now(), iteration=ctx.iteration, child=arrival.child, name=arrival.name,
+                thread=getattr(arrival, "tid", None), path=getattr(arrival, "path", None),
+            ))
         if self.free_running:  # only kill faults are controlled
             self._apply(Decision(arrival.child, self._fault_or_run(arrival.child)))
 
     def _disconnected(self, child: int) -> None:
         self._set(child, "gone")
+
+    def _active(self, child: int) -> None:
+        """A sign of life: a child busy outside the checkpoints is not blocked (yet)."""
+        state = self._children.get(child)
+        if state is not None and state.status in ("starting", "running"):
+            state.since = _now()
 
     # -- deciding ---------------------------------------------------------------------
 
@@ -174,7 +198,7 @@ class ControlledScheduler(Scheduler):
         return late, wait
 
     async def _decide_forever(self) -> None:
-        while True:
+        while not self._stopping:
             self._changed.clear()
             late, wait = self._overdue()
             for child in late:
@@ -191,11 +215,21 @@ class ControlledScheduler(Scheduler):
                     self._granted = False
                     self._apply(decision)
                     continue
-            if wait is None:
-                await self._changed.wait()
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), wait)
+            await self._wait_for_change(wait)
+
+    async def _wait_for_change(self, timeout: float | None) -> None:
+        """Until a child's status changes, stop() is called, or `timeout` seconds pass.
+        A timer sets the event instead of `wait_for` cancelling the wait (see stop())."""
+        if self._stopping:
+            return
+        timer = None
+        if timeout is not None:
+            timer = asyncio.get_running_loop().call_later(timeout, self._changed.set)
+        try:
+            await self._changed.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _gate(self) -> None:
         """A face stepping one decision at a time holds the next one here."""

@@ -6,19 +6,25 @@ import random
 from collections.abc import Mapping, Sequence
 
 from explorer.events import ScheduleDecision
+from explorer.intercept.mode import SYSCALLS
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerFactory
-from explorer.scheduling.checkpoints import SourceFactory
-from explorer.scheduling.controlled import DEFAULT_GRACE, ControlledScheduler, KillFaults
+from explorer.scheduling.checkpoints import CheckpointMode
+from explorer.scheduling.controlled import ControlledScheduler, KillFaults
 from explorer.scheduling.replay import ReplayScheduler
-from explorer.scheduling.server import CheckpointServer
+from explorer.scheduling.server import HOOK
 from explorer.scheduling.strategies import STRATEGIES, Strategy, StrategyInputs
 
 # Every checkpoint source by name, as STRATEGIES names the strategies; the first is the default.
-CHECKPOINT_MODES: dict[str, SourceFactory] = {"hook": CheckpointServer}
-# PCT's k, the steps an iteration is expected to take. Fixed, not learnt from the iterations
-# before: an iteration's decisions then depend only on the seed and its number, so a shard
-# (`--shard`) that never ran those iterations decides exactly as the whole run does.
-PCT_STEPS = 30
+CHECKPOINT_MODES: dict[str, CheckpointMode] = {mode.name: mode for mode in (HOOK, SYSCALLS)}
+DEFAULT_CHECKPOINTS = next(iter(CHECKPOINT_MODES))
+
+
+def checkpoint_mode(name: str) -> CheckpointMode:
+    """The mode by name; ValueError naming the known ones."""
+    if name not in CHECKPOINT_MODES:
+        raise ValueError(f"unknown checkpoint mode {name!r} (expected one of: "
+                         f"{', '.join(CHECKPOINT_MODES)})")
+    return CHECKPOINT_MODES[name]
 
 
 class ControlledFactory(SchedulerFactory):
@@ -30,21 +36,37 @@ class ControlledFactory(SchedulerFactory):
         seed: int,
         *,
         depth: int = 3,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
         kill_at: str | None = None,
         kill_rate: float = 0.0,
-        checkpoints: str = "hook",
-        pct_steps: int = PCT_STEPS,
+        checkpoints: str = DEFAULT_CHECKPOINTS,
+        pct_steps: int | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r} (expected one of: "
                              f"{', '.join(STRATEGIES)})")
         self.strategy = strategy
         self._make = STRATEGIES[strategy]
-        self._source = CHECKPOINT_MODES[checkpoints]
+        self.checkpoints = checkpoint_mode(checkpoints)
         self.seed, self.depth, self.grace = seed, depth, grace
         self.kill_at, self.kill_rate = kill_at, kill_rate
-        self.pct_steps = pct_steps
+        # PCT's k, the steps an iteration is expected to take: given, or the mode's first guess.
+        # Fixed, not learnt from the iterations before, so an iteration's decisions depend only
+        # on the seed and its number and a shard (`--shard`) decides as the whole run does.
+        self.pct_steps = pct_steps or self.checkpoints.first_guess_steps
+        self.made: list[ControlledScheduler] = []  # one per block, in order
+
+    def notes(self) -> list[str]:
+        if not self.made or any(s.arrivals for s in self.made):
+            return []
+        mode = self.checkpoints.name
+        advice = ("the target does not call the checkpoint hook: try --checkpoints syscalls"
+                  if mode == HOOK.name else
+                  "the target made no held call under the checkpoint roots: check the "
+                  "scenario's [checkpoints] roots and groups")
+        return [f"no child reached a checkpoint in {len(self.made)} controlled "
+                f"iteration{'s' if len(self.made) != 1 else ''} ({mode} checkpoints), so "
+                f"{self.strategy} chose nothing; {advice}"]
 
     def for_block(self, iteration: int) -> Scheduler:
         rng = random.Random(f"{self.seed}:{iteration}")
@@ -59,8 +81,9 @@ class ControlledFactory(SchedulerFactory):
 
         scheduler = ControlledScheduler(
             None if make is None else strategy, grace=self.grace, faults=faults,
-            checkpoints=self._source,
+            checkpoints=self.checkpoints,
         )
+        self.made.append(scheduler)
         return scheduler
 
 
@@ -69,15 +92,17 @@ class ReplayFactory(SchedulerFactory):
 
     strategy = "replay"
 
-    def __init__(self, schedules: Mapping[int, Sequence[ScheduleDecision]]) -> None:
+    def __init__(self, schedules: Mapping[int, Sequence[ScheduleDecision]],
+                 checkpoints: str = DEFAULT_CHECKPOINTS) -> None:
         self.schedules = schedules
+        self.checkpoints = checkpoint_mode(checkpoints)
         self.made: dict[int, ReplayScheduler] = {}
 
     def for_block(self, iteration: int) -> Scheduler:
         decisions = self.schedules.get(iteration)
         if not decisions:
             return OsScheduler()
-        self.made[iteration] = ReplayScheduler(decisions)
+        self.made[iteration] = ReplayScheduler(decisions, checkpoints=self.checkpoints)
         return self.made[iteration]
 
 
@@ -88,11 +113,18 @@ def make_factory(
     depth: int = 3,
     kill_at: str | None = None,
     kill_rate: float = 0.0,
-    pct_steps: int = PCT_STEPS,
+    checkpoints: str = DEFAULT_CHECKPOINTS,
+    pct_steps: int | None = None,
 ) -> SchedulerFactory:
-    """`os` without kill faults needs no socket at all: the plain factory."""
+    """`os` without kill faults needs no checkpoints at all: the plain factory (no socket,
+    no launcher). ValueError for an unknown name or a mode that cannot work here."""
+    mode = checkpoint_mode(checkpoints)
     if strategy == "os" and kill_at is None and not kill_rate:
         return SchedulerFactory()
-    return ControlledFactory(
-        strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate, pct_steps=pct_steps
-    )
+    why = mode.unavailable()
+    if why is not None:
+        raise ValueError(f"--checkpoints {mode.name} cannot work here: {why}. Use "
+                         "--checkpoints hook for a target that calls the checkpoint hook, "
+                         "or --strategy os")
+    return ControlledFactory(strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
+                             checkpoints=checkpoints, pct_steps=pct_steps)

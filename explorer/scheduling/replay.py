@@ -12,19 +12,34 @@ last recorded decision every child runs freely.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import re
 from collections.abc import Callable, Sequence
 
 from explorer.events import ScheduleDecision
 from explorer.scheduling.base import SchedulerContext
+from explorer.scheduling.checkpoints import CheckpointMode
 from explorer.scheduling.controlled import ControlledScheduler, Decision
+from explorer.scheduling.server import HOOK
 
 _MOVING = ("starting", "running")
+# What differs between two runs of the same program in a checkpoint name made from a path:
+# numbers (pids, times, counters) and the random part of a temporary name (a word of 8
+# characters from tempfile's alphabet; an ordinary 8-letter word is masked too, which only
+# makes two names alike).
+_VOLATILE = re.compile(r"(?:(?<=tmp)|(?<![A-Za-z0-9_]))[a-z0-9_]{8}(?![A-Za-z0-9_])|[0-9]+")
+
+
+def stable(name: str) -> str:
+    """A checkpoint name as the replay compares it: its volatile parts masked."""
+    return _VOLATILE.sub("#", name)
 
 
 class ReplayScheduler(ControlledScheduler):
-    def __init__(self, decisions: Sequence[ScheduleDecision], *, settle: float = 5.0) -> None:
-        super().__init__(None)
+    def __init__(
+        self, decisions: Sequence[ScheduleDecision], *, settle: float = 5.0,
+        checkpoints: CheckpointMode = HOOK,
+    ) -> None:
+        super().__init__(None, checkpoints=checkpoints)
         self.free_running = False
         self.script = list(decisions)
         self.settle = settle
@@ -35,24 +50,26 @@ class ReplayScheduler(ControlledScheduler):
         self._loop_task = asyncio.create_task(self._follow())
 
     def _parked_now(self) -> set[tuple[int, str]]:
-        return {(p.child, p.name) for p in self.parked()}
+        return {(p.child, stable(p.name)) for p in self.parked()}
 
     async def _until(self, ready: Callable[[], bool], timeout: float) -> bool:
         deadline = asyncio.get_running_loop().time() + timeout
-        while True:
+        while not self._stopping:
             self._changed.clear()
             if ready():
                 return True
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            await self._wait_for_change(remaining)
+        return False
 
     async def _follow(self) -> None:
         diverged = False
         for record in self.script:
-            expected = {(child, name) for child, name in record.parked}
+            if self._stopping:
+                return
+            expected = {(child, stable(name)) for child, name in record.parked}
 
             def ready(
                 expected: set[tuple[int, str]] = expected,

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from explorer.events import ScheduleAction
 from explorer.scheduling.base import Scheduler, SchedulerFactory
+from explorer.scheduling.checkpoints import CheckpointMode
 from explorer.scheduling.controlled import ControlledScheduler, Decision
+from explorer.scheduling.server import HOOK
 from explorer.scheduling.strategies import Parked, Strategy
 
 Script = list[tuple[int, ScheduleAction]]
@@ -35,8 +37,8 @@ class NonPreemptiveStrategy(Strategy):
 
 
 class ScriptScheduler(ControlledScheduler):
-    def __init__(self, script: Script) -> None:
-        super().__init__(lambda children: NonPreemptiveStrategy())
+    def __init__(self, script: Script, checkpoints: CheckpointMode = HOOK) -> None:
+        super().__init__(lambda children: NonPreemptiveStrategy(), checkpoints=checkpoints)
         self.script = list(script)
 
     def next_decision(self, parked: Sequence[Parked]) -> Decision | None:
@@ -53,8 +55,10 @@ class ScriptScheduler(ControlledScheduler):
 class ScriptFactory(SchedulerFactory):
     strategy = "script"
 
-    def __init__(self, iteration: int, script: Script) -> None:
-        self.iteration, self.script = iteration, script
+    def __init__(self, iteration: int, script: Script, checkpoints: CheckpointMode = HOOK
+                 ) -> None:
+        self.iteration, self.script, self.checkpoints = iteration, script, checkpoints
 
     def for_block(self, iteration: int) -> Scheduler:
-        return ScriptScheduler(self.script if iteration == self.iteration else [])
+        return ScriptScheduler(self.script if iteration == self.iteration else [],
+                               self.checkpoints)

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 from pathlib import Path
 
+import pytest
+
 from explorer.classify import classify, explained_by_kill
-from explorer.events import Break, ChildExited, ChildStarted, Event, IterationFinished, RunFinished
+from explorer.events import (
+    Break,
+    ChildExited,
+    ChildStarted,
+    Event,
+    IterationFinished,
+    RunFinished,
+    ScheduleDecision,
+)
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import load_scenario
 
@@ -58,4 +69,26 @@ def test_correct_profile_survives_kill_faults_and_the_reconcile_repairs(tmp_path
     assert all(not b.is_failure for block in blocks for b in block.breaks), [
         b for block in blocks for b in block.breaks]
     assert isinstance(events[-1], RunFinished)
+    assert finished.exit_code == 0
+
+
+@pytest.mark.parametrize(("mode", "glob"), [
+    ("hook", "catalog-b*"),
+    ("syscalls", "rename:*upstream_extensions.json"),
+])
+def test_kill_at_takes_a_glob_in_both_checkpoint_modes(
+    tmp_path: Path, mode: str, glob: str
+) -> None:
+    events: list[Event] = []
+    options = RunOptions(seed=2, iterations=2, strategy="random", kill_at=glob, checkpoints=mode,
+                         trace_path=tmp_path / "kills.jsonl")
+    runner = Runner(load_scenario(None), options)
+    runner.handle_signals = False
+    runner.subscribe(events.append)
+    finished = asyncio.run(runner.run())
+    kills = [e for e in events if isinstance(e, ScheduleDecision) and e.action == "kill"]
+    assert len(kills) == 2  # once an iteration
+    for kill in kills:
+        assert fnmatch.fnmatchcase(dict(kill.parked)[kill.chosen], glob)
+    assert len([e for e in events if isinstance(e, ChildExited) and e.killed == "fault"]) == 2
     assert finished.exit_code == 0
