@@ -8,10 +8,11 @@ defect switched on, so a scenario selects a variant through its `command`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from lifecycle import ops
+from lifecycle import lockfile, ops
 from lifecycle.checkpoint import checkpoint
 from lifecycle.faults import Faults
 from lifecycle.layout import Layout
@@ -83,7 +84,35 @@ def update_trusts_first_read() -> None:
     ops._update_one = stale_update_one
 
 
+LEASE_SECONDS = 0.5
+
+
+def lockfile_lock_lease() -> None:
+    """The lockfile lock is a lease: a waiter takes over a lock older than LEASE_SECONDS,
+    its holder presumed hung, instead of only one whose owner is dead. A holder slower
+    than that (paused by GC, swap, a loaded machine) loses the lock without knowing, and
+    two writers replace the lockfile: the one that renames last drops the other's entry."""
+    take_over = lockfile.LockfileLock.take_over_if_stale
+
+    def lease_expired(self: lockfile.LockfileLock) -> bool:
+        import os
+        import time
+
+        try:
+            age = time.time() - os.stat(self.path).st_mtime
+        except FileNotFoundError:
+            return True
+        if age > LEASE_SECONDS:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            return True
+        return take_over(self)
+
+    lockfile.LockfileLock.take_over_if_stale = lease_expired  # type: ignore[method-assign]
+
+
 DEFECTS: dict[str, Callable[[], None]] = {
+    "lockfile-lock-lease": lockfile_lock_lease,
     "report-after-unlock": report_after_unlock,
     "rm-keeps-workflows": rm_keeps_workflows,
     "update-trusts-first-read": update_trusts_first_read,
