@@ -261,11 +261,12 @@ class ControlledScheduler(Scheduler):
             return None
         released, self._released = self._released, False
         waiters = [p for p in free if p.is_yield]
-        if waiters and self.window.opens(released):
-            runnable = free  # spinners compete with the others, on the strategy's terms
-        else:  # a spinner runs last: it must not starve the child it waits for
-            runnable = [p for p in free if not p.is_yield] or free
-        return self._fault_or_run(self.strategy.choose(runnable, self.steps + 1))
+        step = self.steps + 1
+        if waiters and len(waiters) < len(free) and self.window.opens(released):
+            return self._fault_or_run(self.strategy.choose_waiter(waiters, step))
+        # Otherwise a spinner runs last: it must not starve the child it waits for.
+        runnable = [p for p in free if not p.is_yield] or free
+        return self._fault_or_run(self.strategy.choose(runnable, step))
 
     def _fault_or_run(self, child: int) -> Decision:
         state = self._children[child]

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from lifecycle import lockfile, ops
+from lifecycle import catalog, lockfile, ops
 from lifecycle.checkpoint import checkpoint
 from lifecycle.faults import Faults
 from lifecycle.layout import Layout
@@ -111,7 +111,40 @@ def lockfile_lock_lease() -> None:
     lockfile.LockfileLock.take_over_if_stale = lease_expired  # type: ignore[method-assign]
 
 
+def waiter_recovers_the_holder() -> None:
+    """A writer that had to wait for the lockfile lock suspects its holder died mid-install
+    and recovers: under the lock it drops the lockfile entries whose version has no Indexed
+    catalog rows.
+    Right after a release the holder is alive and about to index its rows, so its fresh
+    entry is dropped and its rows then name an extension the lockfile does not list. A
+    writer that finds the lock free never recovers; one that waits until the holder is
+    done finds nothing to drop: only a waiter run right after the release bites."""
+    waited = False
+    passes, read = lockfile.checkpoint, lockfile.read_entries
+
+    def noting_waits(name: str) -> None:
+        nonlocal waited
+        waited = waited or name == "lock-retry"
+        passes(name)
+
+    def recovering_read(layout: Layout) -> dict[str, Any]:
+        nonlocal waited
+        entries = read(layout)
+        if waited:
+            waited = False
+            indexed = {(row.name, row.version) for row in catalog.read_rows(layout)
+                       if row.state == catalog.INDEXED}
+            for name in [name for name, entry in entries.items()
+                         if (name, entry.get("version")) not in indexed]:
+                del entries[name]
+        return entries
+
+    lockfile.checkpoint = noting_waits
+    lockfile.read_entries = recovering_read
+
+
 DEFECTS: dict[str, Callable[[], None]] = {
+    "waiter-recovers-the-holder": waiter_recovers_the_holder,
     "lockfile-lock-lease": lockfile_lock_lease,
     "report-after-unlock": report_after_unlock,
     "rm-keeps-workflows": rm_keeps_workflows,
