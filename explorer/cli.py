@@ -89,6 +89,18 @@ def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list
               "glob (e.g. 'rename:*upstream_extensions.json').")
 @click.option("--kill-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Kill a child at a scheduling decision with this probability.")
+@click.option("--stall", multiple=True, metavar="GLOB=SECONDS",
+              help="Delay fault: hold the first child chosen at a checkpoint matching GLOB, "
+              "parked, for SECONDS while the others run (repeatable).")
+@click.option("--delay-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Delay fault: hold a decision's child with this probability...")
+@click.option("--max-delay", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, metavar="SECONDS", help="...for up to this many seconds.")
+@click.option("--release-points", callback=_bugs, metavar="GLOBS",
+              help="Checkpoints that follow a lock's release, comma separated (e.g. "
+              "'*lock-released' or 'unlink:*.lock'): a spin-waiting child may get the next step.")
+@click.option("--release-window", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="The chance the step after a release point is open to spin-waiting children.")
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Parent of the repo dir (default: a temporary dir, removed after).")
 @click.option("--pct-steps", type=click.IntRange(min=1),
@@ -118,6 +130,11 @@ def cli(
     checkpoints: str | None,
     kill_at: str | None,
     kill_rate: float,
+    stall: tuple[str, ...],
+    delay_rate: float,
+    max_delay: float,
+    release_points: list[str],
+    release_window: float,
     work_dir: Path | None,
     pct_steps: int | None,
     shard: str | None,
@@ -131,7 +148,8 @@ def cli(
         seed=seed, iterations=iterations, profile=profile, bugs=bugs, trace_path=trace_path,
         work_dir=work_dir, strategy=strategy, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
         pct_steps=pct_steps, shard=shard, seeds=seeds, max_time=max_time,
-        checkpoints=checkpoints,
+        checkpoints=checkpoints, stall=list(stall), delay_rate=delay_rate, max_delay=max_delay,
+        release_points=release_points, release_window=release_window,
     )
     try:
         request = RunRequest.load(scenario_path, options)  # a bad one stops before any UI

@@ -28,7 +28,7 @@ BlockKind = Literal["setup", "iteration", "reconcile"]
 Verdict = Literal["clean", "tolerated", "failed"]
 ChangeKind = Literal["added", "modified", "deleted"]
 KillReason = Literal["timeout", "fault", "interrupt"]
-ScheduleAction = Literal["run", "kill", "blocked"]
+ScheduleAction = Literal["run", "kill", "blocked", "delay"]
 
 CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
 FAILING_CLASSES: tuple[Classification, ...] = ("healed", "persistent")
@@ -233,8 +233,9 @@ class ScheduleDecision(Event):
     iteration: int
     step: int
     parked: list[tuple[int, str]]  # (child, checkpoint) of every child waiting for a turn
-    chosen: int  # the child run, killed, or declared blocked
+    chosen: int  # the child run, killed, held (delay), or declared blocked
     action: ScheduleAction
+    delay: float = 0.0  # "delay": seconds the child is held, parked, while the others run
 
 
 @dataclass(frozen=True, kw_only=True)

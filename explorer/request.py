@@ -17,7 +17,7 @@ from typing import Any
 
 from explorer.scenario import Scenario, load_scenario
 from explorer.scheduling.base import SchedulerFactory
-from explorer.scheduling.factory import make_factory
+from explorer.scheduling.factory import FaultOptions, make_factory
 from explorer.shard import Shard, parse_seeds
 from explorer.trace import default_trace_path
 
@@ -48,6 +48,11 @@ class RunOptions:
     depth: int = 3
     kill_at: str | None = None  # a glob of checkpoint names
     kill_rate: float = 0.0
+    stall: list[str] = field(default_factory=list)  # "GLOB=SECONDS": hold the first child there
+    delay_rate: float = 0.0  # each decision holds its child with this probability...
+    max_delay: float = 1.0  # ...for up to this many seconds
+    release_points: list[str] = field(default_factory=list)  # globs of checkpoints after a release
+    release_window: float = 0.5  # the chance a spin-waiter gets the step after a release
     pct_steps: int | None = None  # PCT's k (None: the mode's); fixed, so shards decide alike
     shard: str | None = None  # "I/N": this job's share of the iterations (or of the seeds)
     seeds: str | None = None  # "A..B": a whole run per seed (the CLI runs them one by one)
@@ -62,7 +67,9 @@ class RunOptions:
             return make_factory(self.strategy, self.seed, depth=self.depth,
                                 kill_at=self.kill_at, kill_rate=self.kill_rate,
                                 pct_steps=self.pct_steps,
-                                checkpoints=self.checkpoint_mode(scenario))
+                                checkpoints=self.checkpoint_mode(scenario),
+                                faults=FaultOptions.of(self.stall, self.delay_rate, self.max_delay,
+                                                       self.release_points, self.release_window))
         except ValueError as exc:
             raise RunError(str(exc)) from exc
 

@@ -204,7 +204,8 @@ def describe_schedule(decisions: Sequence[ScheduleDecision], children: Sequence[
                          "is blocked outside a checkpoint; another child runs")
             continue
         at = dict(d.parked).get(d.chosen, "?")
-        verb = "runs on from" if d.action == "run" else "is KILLED at"
+        verb = {"run": "runs on from", "delay": f"is held {d.delay:g} s at"}.get(
+            d.action, "is KILLED at")
         lines.append(f"  step {d.step:>3}  child {d.chosen} ({labels.get(d.chosen, '?')}) "
                      f"{verb} {at}")
     return "\n".join(lines)

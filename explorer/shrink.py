@@ -1,7 +1,7 @@
 """Shrink a failing iteration to a smaller case that still fails the same way.
 
 Like Hypothesis shrinking a counterexample, but for an interleaving: first
-drop children (fewer ops), then cut context switches (a shorter script, after
+drop delay faults, then children (fewer ops), then cut context switches (a shorter script, after
 which nobody is preempted, or one child's two runs merged into one). Every
 candidate is a real re-execution from the iteration's recorded start; the
 smallest one that still breaks one of the original failing invariants wins.
@@ -18,7 +18,7 @@ from explorer.events import ChildSpec, ScheduleDecision
 from explorer.rerun import RERUN_ITERATION, Outcome, RecordedIteration, execute, rerun
 from explorer.scenario import Scenario
 from explorer.scheduling.factory import checkpoint_mode
-from explorer.scheduling.script import Script, ScriptFactory
+from explorer.scheduling.script import Script, ScriptFactory, delay_of
 
 
 def shrunk_path(trace: Path, iteration: int) -> Path:
@@ -28,7 +28,22 @@ def shrunk_path(trace: Path, iteration: int) -> Path:
 
 
 def script_of(decisions: list[ScheduleDecision]) -> Script:
-    return [(d.chosen, d.action) for d in decisions if d.action != "blocked"]
+    return [(d.chosen, d.action, d.delay) if d.action == "delay" else (d.chosen, d.action)
+            for d in decisions if d.action != "blocked"]
+
+
+def delays(script: Script) -> int:
+    return sum(1 for step in script if step[1] == "delay")
+
+
+def without_delays(script: Script) -> Iterator[tuple[Script, str]]:
+    """Candidate scripts with fewer delay faults: all of them dropped, then each one."""
+    held = [i for i, step in enumerate(script) if step[1] == "delay"]
+    if len(held) > 1:
+        yield [step for step in script if step[1] != "delay"], "every delay dropped"
+    for i in held:
+        yield script[:i] + script[i + 1:], (f"child {script[i][0]}'s delay of "
+                                            f"{delay_of(script[i]):g} s dropped")
 
 
 def switches(script: Script) -> int:
@@ -178,17 +193,30 @@ async def shrink(
             progress(done.describe(tries))
             return False
         assert outcome is not None
-        made = switches(script_of(outcome.decisions))
-        smaller = len(outcome.children) < len(result.best.children) or made < switches(
-            script_of(result.best.decisions))
+        made, was = script_of(outcome.decisions), script_of(result.best.decisions)
+        smaller = (len(outcome.children), delays(made), switches(made)) < (
+            len(result.best.children), delays(was), switches(was))
         done = Attempt(phase, size, what, runs, fails=True, kept=smaller,
-                       note="" if smaller else f"but it ran with {made} switches anyway: "
-                       "no smaller")
+                       note="" if smaller else f"but it ran with {switches(made)} switches "
+                       "anyway: no smaller")
         result.attempts.append(done)
         progress(done.describe(tries))
         if smaller:
             result.best = outcome
         return smaller
+
+    # First, as every later re-execution is quicker without them: a delay fault the
+    # failure does not need is one hold fewer to explain.
+    cut = True
+    while cut:
+        cut = False
+        best_script = script_of(result.best.decisions)
+        for candidate, how in without_delays(best_script):
+            what = f"{count(delays(candidate), 'delay', 'delays')} ({how})"
+            if await attempt("delays", delays(candidate), list(result.best.children),
+                             candidate, what):
+                cut = True
+                break
 
     dropped = True
     while dropped and len(result.best.children) > 1:
@@ -196,7 +224,8 @@ async def shrink(
         for gone in list(result.best.children):
             children = [c for c in result.best.children if c.child != gone.child]
             slot = {c.child: i for i, c in enumerate(children)}
-            script = [(slot[c], a) for c, a in script_of(result.best.decisions) if c in slot]
+            script: Script = [(slot[step[0]], *step[1:]) for step in  # type: ignore[misc]
+                              script_of(result.best.decisions) if step[0] in slot]
             what = f"{count(len(children), 'child', 'children')} (without {gone.label})"
             if await attempt("children", len(children), children, script, what):
                 dropped = True

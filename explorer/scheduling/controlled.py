@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
-import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from explorer.events import CheckpointReached, ScheduleAction, ScheduleDecision
 from explorer.scheduling.base import Scheduler, SchedulerContext
 from explorer.scheduling.checkpoints import Arrival, CheckpointMode, CheckpointSource, SourceHooks
+from explorer.scheduling.faults import DelayFaults, KillFaults, ReleaseWindow
 from explorer.scheduling.server import HOOK
 from explorer.scheduling.strategies import Parked, Strategy
 
@@ -31,33 +30,19 @@ Status = Literal["starting", "parked", "running", "blocked", "gone"]
 
 
 @dataclass
-class KillFaults:
-    """Which checkpoints kill the child that reaches them (a real SIGKILL of its group)."""
-
-    at: str | None = None  # the first child of the block to reach a checkpoint matching this glob
-    rate: float = 0.0  # otherwise, each decision kills its child with this probability
-    rng: random.Random = field(default_factory=random.Random)
-    _fired: bool = False
-
-    def should_kill(self, parked: Parked) -> bool:
-        if self.at is not None and not self._fired and fnmatch.fnmatchcase(parked.name, self.at):
-            self._fired = True
-            return True
-        return self.rate > 0 and self.rng.random() < self.rate
-
-
-@dataclass
 class _Child:
     status: Status = "starting"
     checkpoint: str = ""
     is_yield: bool = False
     since: float = 0.0  # loop time of the last status change, for the grace period
+    held_until: float | None = None  # parked under a delay fault until this loop time
 
 
 @dataclass(frozen=True)
 class Decision:
     chosen: int
     action: ScheduleAction
+    delay: float = 0.0  # seconds, for "delay"
 
 
 class ControlledScheduler(Scheduler):
@@ -70,6 +55,8 @@ class ControlledScheduler(Scheduler):
         grace: float | None = None,
         start_grace: float | None = None,
         faults: KillFaults | None = None,
+        delays: DelayFaults | None = None,
+        window: ReleaseWindow | None = None,
         checkpoints: CheckpointMode = HOOK,
     ) -> None:
         self._make_strategy = make_strategy
@@ -79,6 +66,9 @@ class ControlledScheduler(Scheduler):
         self.grace = checkpoints.grace if grace is None else grace
         self.start_grace = checkpoints.start_grace if start_grace is None else start_grace
         self.faults = faults or KillFaults()
+        self.delays = delays or DelayFaults()
+        self.window = window or ReleaseWindow()
+        self._released = False  # a child passed a release point since the last decision
         self.steps = 0
         self.arrivals = 0  # checkpoints reached in the block
         self._stopping = False
@@ -145,6 +135,10 @@ class ControlledScheduler(Scheduler):
         state = self._children.setdefault(arrival.child, _Child())
         if state.status == "gone":
             return
+        # Passed: ran on from one (syscalls: the held unlock) or reached one (the hook's
+        # `lock-released`, reported after the release).
+        self._released = self._released or any(
+            self.window.is_release(name) for name in (state.checkpoint, arrival.name) if name)
         state.checkpoint, state.is_yield = arrival.name, arrival.is_yield
         self.arrivals += 1
         if arrival.is_yield and self.strategy is not None:
@@ -156,8 +150,8 @@ class ControlledScheduler(Scheduler):
                 t=ctx.now(), iteration=ctx.iteration, child=arrival.child, name=arrival.name,
                 thread=getattr(arrival, "tid", None), path=getattr(arrival, "path", None),
             ))
-        if self.free_running:  # only kill faults are controlled
-            self._apply(Decision(arrival.child, self._fault_or_run(arrival.child)))
+        if self.free_running:  # only kill and delay faults are controlled
+            self._apply(self._fault_or_run(arrival.child))
 
     def _disconnected(self, child: int) -> None:
         self._set(child, "gone")
@@ -215,7 +209,18 @@ class ControlledScheduler(Scheduler):
                     self._granted = False
                     self._apply(decision)
                     continue
-            await self._wait_for_change(wait)
+            await self._wait_for_change(sooner(wait, self._hold_left()))
+
+    def _held(self, child: int) -> bool:
+        state = self._children.get(child)
+        until = state.held_until if state is not None else None
+        return until is not None and _now() < until
+
+    def _hold_left(self) -> float | None:
+        """Seconds until the next delay fault ends (None: no child is held)."""
+        ends = [s.held_until for s in self._children.values()
+                if s.held_until is not None and s.status == "parked"]
+        return max(0.0, min(ends) - _now()) if ends else None
 
     async def _wait_for_change(self, timeout: float | None) -> None:
         """Until a child's status changes, stop() is called, or `timeout` seconds pass.
@@ -247,14 +252,29 @@ class ControlledScheduler(Scheduler):
         """Called when no child runs: who goes next (None: wait for a change)."""
         if not parked or self.strategy is None:
             return None
-        runnable = [p for p in parked if not p.is_yield] or list(parked)
-        chosen = self.strategy.choose(runnable, self.steps + 1)
-        return Decision(chosen, self._fault_or_run(chosen))
+        # A held child resumes as soon as its delay ends, as a paused process would.
+        for p in parked:
+            if self._children[p.child].held_until is not None and not self._held(p.child):
+                return Decision(p.child, "run")
+        free = [p for p in parked if not self._held(p.child)]
+        if not free:
+            return None
+        released, self._released = self._released, False
+        waiters = [p for p in free if p.is_yield]
+        step = self.steps + 1
+        if waiters and len(waiters) < len(free) and self.window.opens(released):
+            return self._fault_or_run(self.strategy.choose_waiter(waiters, step))
+        # Otherwise a spinner runs last: it must not starve the child it waits for.
+        runnable = [p for p in free if not p.is_yield] or free
+        return self._fault_or_run(self.strategy.choose(runnable, step))
 
-    def _fault_or_run(self, child: int) -> ScheduleAction:
+    def _fault_or_run(self, child: int) -> Decision:
         state = self._children[child]
         parked = Parked(child, state.checkpoint, state.is_yield)
-        return "kill" if self.faults.should_kill(parked) else "run"
+        if self.faults.should_kill(parked):
+            return Decision(child, "kill")
+        delay = self.delays.delay_for(parked)
+        return Decision(child, "delay", delay) if delay else Decision(child, "run")
 
     def _apply(self, decision: Decision) -> None:
         self._record(decision)
@@ -262,7 +282,14 @@ class ControlledScheduler(Scheduler):
             self._set(decision.chosen, "gone")
             if self._ctx is not None:
                 self._ctx.kill(decision.chosen)
+        elif decision.action == "delay":
+            self._children[decision.chosen].held_until = _now() + decision.delay
+            self._changed.set()
+            if self.free_running:  # nobody decides: end the hold by the clock
+                asyncio.get_running_loop().call_later(
+                    decision.delay, self._resume, decision.chosen)
         elif decision.action == "run":
+            self._children[decision.chosen].held_until = None
             self._set(decision.chosen, "running")
             assert self._source is not None
             self._source.release(decision.chosen)
@@ -281,8 +308,19 @@ class ControlledScheduler(Scheduler):
                 parked=parked,
                 chosen=decision.chosen,
                 action=decision.action,
+                delay=decision.delay,
             )
         )
+
+
+    def _resume(self, child: int) -> None:
+        state = self._children.get(child)
+        if state is not None and state.status == "parked" and not self._stopping:
+            self._apply(Decision(child, "run"))
+
+
+def sooner(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _now() -> float:

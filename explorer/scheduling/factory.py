@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from explorer.events import ScheduleDecision
 from explorer.intercept.mode import SYSCALLS
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerFactory
 from explorer.scheduling.checkpoints import CheckpointMode
-from explorer.scheduling.controlled import ControlledScheduler, KillFaults
+from explorer.scheduling.controlled import ControlledScheduler
+from explorer.scheduling.faults import DelayFaults, KillFaults, ReleaseWindow, parse_stall
 from explorer.scheduling.replay import ReplayScheduler
 from explorer.scheduling.server import HOOK
 from explorer.scheduling.strategies import STRATEGIES, Strategy, StrategyInputs
@@ -27,6 +29,29 @@ def checkpoint_mode(name: str) -> CheckpointMode:
     return CHECKPOINT_MODES[name]
 
 
+@dataclass(frozen=True)
+class FaultOptions:
+    """Delay faults and the release window, as the command line gives them."""
+
+    stalls: tuple[tuple[str, float], ...] = ()  # (checkpoint glob, seconds), from --stall
+    delay_rate: float = 0.0
+    max_delay: float = 1.0
+    release_points: tuple[str, ...] = ()  # checkpoint globs that follow a lock's release
+    release_window: float = 0.5  # the chance a waiter gets the step after a release
+
+    @classmethod
+    def of(cls, stall: Sequence[str] = (), delay_rate: float = 0.0, max_delay: float = 1.0,
+           release_points: Sequence[str] = (), release_window: float = 0.5) -> FaultOptions:
+        """From the options' text; ValueError naming a malformed --stall."""
+        return cls(tuple(parse_stall(s) for s in stall), delay_rate, max_delay,
+                   tuple(release_points), release_window)
+
+    @property
+    def any(self) -> bool:
+        """Faults the `os` strategy applies too (it makes no decision a window could change)."""
+        return bool(self.stalls or self.delay_rate)
+
+
 class ControlledFactory(SchedulerFactory):
     """One seeded scheduler per iteration, made from the seed and the iteration's number."""
 
@@ -41,6 +66,7 @@ class ControlledFactory(SchedulerFactory):
         kill_rate: float = 0.0,
         checkpoints: str = DEFAULT_CHECKPOINTS,
         pct_steps: int | None = None,
+        faults: FaultOptions | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r} (expected one of: "
@@ -50,6 +76,7 @@ class ControlledFactory(SchedulerFactory):
         self.checkpoints = checkpoint_mode(checkpoints)
         self.seed, self.depth, self.grace = seed, depth, grace
         self.kill_at, self.kill_rate = kill_at, kill_rate
+        self.faults = faults or FaultOptions()
         # PCT's k, the steps an iteration is expected to take: given, or the mode's first guess.
         # Fixed, not learnt from the iterations before, so an iteration's decisions depend only
         # on the seed and its number and a shard (`--shard`) decides as the whole run does.
@@ -73,6 +100,11 @@ class ControlledFactory(SchedulerFactory):
         faults = KillFaults(
             at=self.kill_at, rate=self.kill_rate, rng=random.Random(f"{self.seed}:{iteration}:kill")
         )
+        given = self.faults
+        delays = DelayFaults(given.stalls, given.delay_rate, given.max_delay,
+                             random.Random(f"{self.seed}:{iteration}:delay"))
+        window = ReleaseWindow(given.release_points, given.release_window,
+                               random.Random(f"{self.seed}:{iteration}:window"))
         k, make = self.pct_steps, self._make
 
         def strategy(children: Sequence[int]) -> Strategy:
@@ -80,8 +112,8 @@ class ControlledFactory(SchedulerFactory):
             return make(StrategyInputs(rng, children, self.depth, k))
 
         scheduler = ControlledScheduler(
-            None if make is None else strategy, grace=self.grace, faults=faults,
-            checkpoints=self.checkpoints,
+            None if make is None else strategy, grace=self.grace, faults=faults, delays=delays,
+            window=window, checkpoints=self.checkpoints,
         )
         self.made.append(scheduler)
         return scheduler
@@ -115,11 +147,12 @@ def make_factory(
     kill_rate: float = 0.0,
     checkpoints: str = DEFAULT_CHECKPOINTS,
     pct_steps: int | None = None,
+    faults: FaultOptions | None = None,
 ) -> SchedulerFactory:
     """`os` without kill faults needs no checkpoints at all: the plain factory (no socket,
     no launcher). ValueError for an unknown name or a mode that cannot work here."""
     mode = checkpoint_mode(checkpoints)
-    if strategy == "os" and kill_at is None and not kill_rate:
+    if strategy == "os" and kill_at is None and not kill_rate and not (faults and faults.any):
         return SchedulerFactory()
     why = mode.unavailable()
     if why is not None:
@@ -127,4 +160,4 @@ def make_factory(
                          "--checkpoints hook for a target that calls the checkpoint hook, "
                          "or --strategy os")
     return ControlledFactory(strategy, seed, depth=depth, kill_at=kill_at, kill_rate=kill_rate,
-                             checkpoints=checkpoints, pct_steps=pct_steps)
+                             checkpoints=checkpoints, pct_steps=pct_steps, faults=faults)

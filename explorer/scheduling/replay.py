@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from explorer.events import ScheduleDecision
 from explorer.scheduling.base import SchedulerContext
 from explorer.scheduling.checkpoints import CheckpointMode
-from explorer.scheduling.controlled import ControlledScheduler, Decision
+from explorer.scheduling.controlled import ControlledScheduler, Decision, sooner
 from explorer.scheduling.server import HOOK
 
 _MOVING = ("starting", "running")
@@ -61,7 +61,7 @@ class ReplayScheduler(ControlledScheduler):
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 return False
-            await self._wait_for_change(remaining)
+            await self._wait_for_change(sooner(remaining, self._hold_left()))
         return False
 
     async def _follow(self) -> None:
@@ -85,9 +85,11 @@ class ReplayScheduler(ControlledScheduler):
                 same = loose or expected <= self._parked_now()
                 if record.action == "blocked":
                     return same and record.chosen in running
-                return same and not running
+                # A held child runs again once its delay is over, as when recorded.
+                return same and not running and not self._held(record.chosen)
 
-            if not await self._until(ready, self.settle) and not diverged:
+            held = self._hold_left() or 0.0
+            if not await self._until(ready, self.settle + held) and not diverged:
                 diverged = True
                 self.divergences.append(
                     f"step {record.step}: recorded parked {sorted(expected)}, "
@@ -101,7 +103,7 @@ class ReplayScheduler(ControlledScheduler):
                     state.status = "blocked"
                 self._record(Decision(record.chosen, "blocked"))
             elif state is not None and state.status == "parked":
-                self._apply(Decision(record.chosen, record.action))
+                self._apply(Decision(record.chosen, record.action, record.delay))
             elif not diverged:
                 diverged = True
                 self.divergences.append(

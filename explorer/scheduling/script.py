@@ -1,7 +1,7 @@
 """Follow a script of decisions loosely: the shrinker's way of trying a changed schedule.
 
 Unlike `ReplayScheduler`, which insists on the recorded state at every step, a
-script is only a list of (child, action) to take in order: an entry whose
+script is only a list of (child, action, delay) to take in order: an entry whose
 child is not parked when its turn comes is dropped. Once the script runs out,
 no child is preempted again: the one that ran last runs on while it can, so a
 shorter script means fewer context switches. What actually happened is still
@@ -19,7 +19,13 @@ from explorer.scheduling.controlled import ControlledScheduler, Decision
 from explorer.scheduling.server import HOOK
 from explorer.scheduling.strategies import Parked, Strategy
 
-Script = list[tuple[int, ScheduleAction]]
+# (child, action), or (child, "delay", seconds held)
+Step = tuple[int, ScheduleAction] | tuple[int, ScheduleAction, float]
+Script = list[Step]
+
+
+def delay_of(step: Step) -> float:
+    return step[2] if len(step) > 2 else 0.0  # type: ignore[misc]
 
 
 class NonPreemptiveStrategy(Strategy):
@@ -44,11 +50,14 @@ class ScriptScheduler(ControlledScheduler):
     def next_decision(self, parked: Sequence[Parked]) -> Decision | None:
         waiting = {p.child for p in parked}
         while self.script:
-            child, action = self.script.pop(0)
+            child, action, delay = self.script[0][0], self.script[0][1], delay_of(self.script[0])
+            if child in waiting and self._held(child):
+                return None  # its delay is not over: it ran only after it, as recorded
+            self.script.pop(0)
             if child in waiting:
                 if isinstance(self.strategy, NonPreemptiveStrategy) and action == "run":
                     self.strategy.last = child
-                return Decision(child, action)
+                return Decision(child, action, delay)
         return super().next_decision(parked)
 
 

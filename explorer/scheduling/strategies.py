@@ -27,6 +27,10 @@ class Strategy:
     def choose(self, eligible: Sequence[Parked], step: int) -> int:
         raise NotImplementedError
 
+    def choose_waiter(self, waiters: Sequence[Parked], step: int) -> int:
+        """Which spin-waiting child takes the step right after a lock's release."""
+        return self.choose(waiters, step)
+
     def note_yield(self, child: int) -> None:
         """A child reached a spin-wait checkpoint; it must not starve the lock holder."""
 
@@ -57,15 +61,33 @@ class PctStrategy(Strategy):
         steps = max(expected_steps, depth)
         points = rng.sample(range(1, steps + 1), depth - 1)
         self.change_points = {step: depth - 1 - i for i, step in enumerate(sorted(points))}
+        self._spun: dict[int, int] = {}  # the turn each spinner last yielded at
+        self._turns = 0
 
     def choose(self, eligible: Sequence[Parked], step: int) -> int:
-        chosen = max(eligible, key=lambda p: (self.priorities.get(p.child, 0), -p.child)).child
+        if all(p.is_yield for p in eligible):
+            # Spinners among themselves take turns, the one that spun longest ago first:
+            # the highest one could spin on a lock a lower one holds, forever.
+            chosen = min(eligible, key=lambda p: (self._spun.get(p.child, 0), p.child)).child
+        else:
+            chosen = self._highest(eligible)
         if step in self.change_points:
             self.priorities[chosen] = self.change_points[step]
         return chosen
 
+    def choose_waiter(self, waiters: Sequence[Parked], step: int) -> int:
+        # A spinner keeps its priority: after a release the highest waiter goes.
+        chosen = self._highest(waiters)
+        if step in self.change_points:
+            self.priorities[chosen] = self.change_points[step]
+        return chosen
+
+    def _highest(self, eligible: Sequence[Parked]) -> int:
+        return max(eligible, key=lambda p: (self.priorities.get(p.child, 0), -p.child)).child
+
     def note_yield(self, child: int) -> None:
-        self.priorities[child] = min(self.priorities.values()) - 1
+        self._turns += 1
+        self._spun[child] = self._turns
 
 
 @dataclass(frozen=True)

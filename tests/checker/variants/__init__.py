@@ -8,10 +8,11 @@ defect switched on, so a scenario selects a variant through its `command`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from lifecycle import ops
+from lifecycle import catalog, lockfile, ops
 from lifecycle.checkpoint import checkpoint
 from lifecycle.faults import Faults
 from lifecycle.layout import Layout
@@ -83,7 +84,68 @@ def update_trusts_first_read() -> None:
     ops._update_one = stale_update_one
 
 
+LEASE_SECONDS = 0.5
+
+
+def lockfile_lock_lease() -> None:
+    """The lockfile lock is a lease: a waiter takes over a lock older than LEASE_SECONDS,
+    its holder presumed hung, instead of only one whose owner is dead. A holder slower
+    than that (paused by GC, swap, a loaded machine) loses the lock without knowing, and
+    two writers replace the lockfile: the one that renames last drops the other's entry."""
+    take_over = lockfile.LockfileLock.take_over_if_stale
+
+    def lease_expired(self: lockfile.LockfileLock) -> bool:
+        import os
+        import time
+
+        try:
+            age = time.time() - os.stat(self.path).st_mtime
+        except FileNotFoundError:
+            return True
+        if age > LEASE_SECONDS:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            return True
+        return take_over(self)
+
+    lockfile.LockfileLock.take_over_if_stale = lease_expired  # type: ignore[method-assign]
+
+
+def waiter_recovers_the_holder() -> None:
+    """A writer that had to wait for the lockfile lock suspects its holder died mid-install
+    and recovers: under the lock it drops the lockfile entries whose version has no Indexed
+    catalog rows.
+    Right after a release the holder is alive and about to index its rows, so its fresh
+    entry is dropped and its rows then name an extension the lockfile does not list. A
+    writer that finds the lock free never recovers; one that waits until the holder is
+    done finds nothing to drop: only a waiter run right after the release bites."""
+    waited = False
+    passes, read = lockfile.checkpoint, lockfile.read_entries
+
+    def noting_waits(name: str) -> None:
+        nonlocal waited
+        waited = waited or name == "lock-retry"
+        passes(name)
+
+    def recovering_read(layout: Layout) -> dict[str, Any]:
+        nonlocal waited
+        entries = read(layout)
+        if waited:
+            waited = False
+            indexed = {(row.name, row.version) for row in catalog.read_rows(layout)
+                       if row.state == catalog.INDEXED}
+            for name in [name for name, entry in entries.items()
+                         if (name, entry.get("version")) not in indexed]:
+                del entries[name]
+        return entries
+
+    lockfile.checkpoint = noting_waits
+    lockfile.read_entries = recovering_read
+
+
 DEFECTS: dict[str, Callable[[], None]] = {
+    "waiter-recovers-the-holder": waiter_recovers_the_holder,
+    "lockfile-lock-lease": lockfile_lock_lease,
     "report-after-unlock": report_after_unlock,
     "rm-keeps-workflows": rm_keeps_workflows,
     "update-trusts-first-read": update_trusts_first_read,
