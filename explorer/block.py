@@ -27,8 +27,9 @@ class Block:
     last: Snapshot | None = None
     timed_out: list[str] = field(default_factory=list)
     fault_killed: list[list[str]] = field(default_factory=list)  # argv of children killed
-    stamp: tuple[tuple[int, int] | None, ...] = ()  # the stores' (mtime, size) last looked at
+    stamp: tuple[object, ...] = ()  # the stores' stamp (stores.stamp) when last looked at
     started: float = 0.0
+    start_keys: set[tuple[str, str | None, str]] = field(default_factory=set)  # broken at start
     _transcripts: list[Transcript] | None = None
 
     def add_line(self, child: int, text: str) -> None:

@@ -84,6 +84,7 @@ class HeadlessReporter:
         self._children: dict[int, _Child] = {}
         self._verdicts: dict[str, int] = dict.fromkeys(VERDICT_STYLES, 0)
         self._failed_iterations: list[int] = []
+        self._archives: list[int] = []  # each iteration's start archive, bytes in the trace
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
@@ -103,6 +104,8 @@ class HeadlessReporter:
         elif isinstance(event, IterationStarted):
             self._kind = event.block
             self._children = {s.child: _Child(s) for s in event.children}
+            if event.block == "iteration" and event.archive_bytes is not None:
+                self._archives.append(event.archive_bytes)
             if self._progress is not None and self._task is not None:
                 self._progress.update(self._task, description=block_name(
                     event.block, event.iteration, f"{event.iteration}/{self.total}"))
@@ -162,7 +165,8 @@ class HeadlessReporter:
             line.append(event.verdict, style=style(event.verdict))
             line.append(f"{note} ({event.duration:.2f} s)")
             self._print(line)
-        failing = [b for b in event.breaks if b.is_failure]
+        # A break carried over from an earlier block was reported there: one incident.
+        failing = [b for b in event.breaks if b.is_failure and not b.carried]
         if failing:
             self._failed_iterations.append(event.iteration)
             self._report_failure(event.iteration, name, failing)
@@ -212,6 +216,8 @@ class HeadlessReporter:
         for cls in CLASSIFICATIONS:
             count = event.counts.get(cls, 0)
             table.add_row(f"{cls} breaks", str(count), style=style(cls) if count else "")
+        if self._archives:
+            table.add_row("archive an iteration", archive_words(self._archives))
         self._print(table)
         if event.interrupted:
             self._print(Text("interrupted: children killed, the trace holds everything so far",
@@ -222,6 +228,11 @@ class HeadlessReporter:
         else:
             self._print(Text("no unexplained break", style="green"))
         self._print(Text(f"trace: {self.trace_path}"))
+
+
+def archive_words(sizes: list[int]) -> str:
+    """Each iteration's start archive in the trace: mean and largest."""
+    return f"{sum(sizes) / len(sizes) / 1024:.1f} KB (max {max(sizes) / 1024:.1f} KB)"
 
 
 def run_headless(request: RunRequest, junit_path: Path | None = None,

@@ -58,16 +58,18 @@ class JUnitRecorder:
         ops = "\n".join(f"child {c.child} {c.label}: {self._exits.get(c.child, NOT_RUN)}"
                         for c in self._children)
         for brk in event.breaks:
-            if not brk.is_failure:
+            if not brk.is_failure or brk.carried:  # a carried-over one failed where first seen
                 continue
             failure = ET.SubElement(case, "failure", type=brk.classification or "",
                                     message=f"{brk.invariant}: {brk.message}")
             failure.text = (f"{brk.invariant} [{brk.classification}]\n{brk.message}\n\n{ops}\n\n"
                             f"replay: {replay_command(self.trace_path, event.iteration)}")
-        tolerated = [b for b in event.breaks if b.classification == "tolerated"]
-        if tolerated:
+        noted = [b for b in event.breaks if b.classification == "tolerated" or b.carried]
+        if noted:
             out = ET.SubElement(case, "system-out")
-            out.text = "\n".join(f"tolerated {b.invariant}: {b.message}" for b in tolerated)
+            out.text = "\n".join(
+                (f"still {b.classification} since iteration {b.first_seen} "
+                 if b.carried else "tolerated ") + f"{b.invariant}: {b.message}" for b in noted)
         return case
 
     def write(self, path: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from explorer.archive import archive_bytes
 from explorer.block import Block
 from explorer.children import ChildResult, ProcessGroups
 from explorer.control import RunControl
@@ -36,7 +38,6 @@ from explorer.events import (
     Phase,
     RunFinished,
     RunStarted,
-    StateSnapshot,
 )
 from explorer.expansion import Expansion
 from explorer.healer import Healer
@@ -127,12 +128,10 @@ class Runner:
             self.options.work_dir or "."
         )
         self._repo = (self._work / "repo").resolve()
-        self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
         with signals_call(self.interrupt, enabled=self.handle_signals):
             return await self._run(writer, created)
 
     async def _run(self, writer: TraceWriter, created: bool) -> RunFinished:
-        assert self._edges is not None
         try:
             self._prepare_repo()
             self._body = asyncio.create_task(self._blocks(), name="runner-blocks")
@@ -149,7 +148,8 @@ class Runner:
             return finished
         finally:
             self._groups.kill_all("interrupt")
-            await self._edges.abandon()
+            if self._edges is not None:
+                await self._edges.abandon()
             writer.close()
             if created:
                 shutil.rmtree(self._work, ignore_errors=True)
@@ -182,9 +182,14 @@ class Runner:
             for service in self.scenario.services:
                 values[service.name] = await start_service(service, values, self._groups, stack)
             expansion = Expansion.of(self.scenario, values)
+            stores = expansion.stores()
             self._launcher = Launcher(expansion, self._repo, self._groups, self.emit, self.now,
                                       held=self.control.held_seconds)
-            self._judge.heal = Healer(self._repo, expansion, self._groups)
+            self._edges = edges = BlockEdges(self._repo, stores, self.scenario.archive, self.now)
+            self._observer = observer = Observer(self.scenario, self._repo, stores, self.emit,
+                                                 self.now)
+            self._judge.heal = Healer(self._repo, expansion, stores, self._groups,
+                                      edges.end_archive, observer.flush)
             self.emit(RunStarted(
                 t=self.now(), scenario=self.scenario.name, scenario_path=self._scenario_path(),
                 seed=self.options.seed, iterations=self.iterations,
@@ -194,8 +199,7 @@ class Runner:
                 profile=self.options.profile, bugs=list(self.options.bugs),
                 strategy=self.factory.strategy,
             ))
-            self._observer = Observer(self.scenario, self._repo, self.emit, self.now)
-            await self._observer.start(stack)
+            await observer.start(stack)
 
             if not await self._setup():
                 return
@@ -274,10 +278,12 @@ class Runner:
         start = self.now()
         block = Block(iteration, specs, started=start)
         archive, snapshot = await self._edges.start_state(start)
-        self.emit(IterationStarted(t=start, iteration=iteration, block=kind, children=specs))
+        self.emit(IterationStarted(t=start, iteration=iteration, block=kind, children=specs,
+                                   archive_bytes=archive_bytes(archive)))
         event = snapshot.to_event(t=self.now(), iteration=iteration, phase="start")
-        self.emit(StateSnapshot(**{**event.__dict__, "archive": archive}))
+        self.emit(dataclasses.replace(event, archive=archive))
         block.last = snapshot
+        self._judge.opened(block, snapshot)
         self._observer.follow(block)
         return block
 

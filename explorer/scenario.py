@@ -12,6 +12,7 @@ service (its URL); other braces are literal.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 import tomllib
@@ -21,21 +22,24 @@ from pathlib import Path
 from typing import Any, cast
 
 import explorer
+from explorer.archive import ArchivePolicy
 from explorer.classify import Transient
 from explorer.events import When
-from explorer.invariants import BUILTIN, Check, Invariant
+from explorer.invariants import Check, Invariant, OutputPattern
+from explorer.registry import BUILTIN, Option
 from explorer.scenario_keys import (
+    ARCHIVE,
     COMMAND,
     INVARIANT,
-    LAYOUT,
     PLACEHOLDERS,
     SERVICE,
+    STORE,
     TOP,
     TRANSIENT,
     Key,
     Table,
 )
-from explorer.snapshot import Layout
+from explorer.stores import STORE_KINDS, StoreKind, StoreSpec, confined
 
 __all__ = ["Command", "Scenario", "ScenarioError", "Service", "Transient", "load_scenario"]
 
@@ -82,9 +86,12 @@ class Scenario:
     ops: tuple[Command, ...]
     reconcile: Command | None
     watch: tuple[str, ...]  # relative to the repo dir
-    layout: Layout
     invariants: tuple[Invariant, ...]
+    stores: tuple[StoreSpec, ...] = ()  # paths are templates until the run fills them in
+    archive: ArchivePolicy = ArchivePolicy()
     transients: tuple[Transient, ...] = field(default=())
+    unset_env: tuple[str, ...] = ()  # inherited variables the children must not see
+    inherit_env: bool | tuple[str, ...] = True  # a tuple: only these are inherited
     uses: frozenset[str] = frozenset()  # the placeholders its templates name
 
     def placeholders(
@@ -94,11 +101,20 @@ class Scenario:
         values = {"python": python, "repo": str(repo), "fixtures": str(self.fixtures),
                   "work": str(work), "profile": profile or "", "bugs": ",".join(bugs)}
         assert values.keys() == PLACEHOLDERS.keys()
+        for name in self.uses:
+            if name.startswith(ENV_PREFIX):
+                variable = name[len(ENV_PREFIX):]
+                if variable not in os.environ:
+                    raise ScenarioError(f"{self.path or 'default scenario'}: {{{name}}}: the "
+                                        f"environment variable {variable} is not set")
+                values[name] = os.environ[variable]
         return values
 
 
-# `{name}` is a placeholder; any other brace (a dict in `python -c` code) is literal.
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `{name}` is a placeholder, `{env:NAME}` an environment variable; any other brace (a dict
+# in `python -c` code) is literal.
+PLACEHOLDER = re.compile(r"\{((?:env:)?[A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_PREFIX = "env:"
 
 
 def expand(template: str, values: Mapping[str, str]) -> str:
@@ -131,6 +147,7 @@ class _Parser:
         self.label = label
         self.base_dir = base_dir  # relative paths are relative to the file's dir
         self.plugins = plugins  # look for plugins beside the file (not beside the package)
+        self.fixtures_dir = base_dir
         self.placeholders: set[str] = set(PLACEHOLDERS)
         self.used: set[str] = set()
 
@@ -180,15 +197,30 @@ class _Parser:
         if key.kind == "env":
             return {name: self.template(v, f"{at}.{name}")
                     for name, v in self.table(value, at).items()}
+        if key.kind == "globs":
+            if not isinstance(value, list) or not all(
+                    isinstance(g, str) and g and confined(g) for g in value):
+                raise self.fail(at, key.expected, value)
+            return tuple(value)
+        if key.kind == "inherit":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, list) and all(isinstance(n, str) and n for n in value):
+                return tuple(value)
+            raise self.fail(at, key.expected, value)
         return value  # tables and lists: their own methods read them
 
     def template(self, text: Any, at: str) -> str:
         if not isinstance(text, str) or not text:
             raise self.fail(at, "a non-empty string", text)
         for name in PLACEHOLDER.findall(text):
-            if name not in self.placeholders:
+            if name.startswith(ENV_PREFIX):
+                if name[len(ENV_PREFIX):] not in os.environ:
+                    raise self.fail(at, f"{{{name}}} to name a set environment variable "
+                                    f"({name[len(ENV_PREFIX):]} is not set)", text)
+            elif name not in self.placeholders:
                 known = ", ".join("{" + p + "}" for p in sorted(self.placeholders))
-                raise self.fail(at, f"placeholders among {known}", text)
+                raise self.fail(at, f"placeholders among {known} or {{env:NAME}}", text)
             self.used.add(name)
         return text
 
@@ -198,24 +230,29 @@ class _Parser:
         fixtures = self.value(data, TOP["fixtures"], "", ".")
         services = self.services(self.value(data, TOP["services"], "", []))
         self.placeholders.update(service.name for service in services)
+        self.fixtures_dir = (self.base_dir / fixtures).resolve()
         prefix = self.value(data, TOP["command"], "")
         if "ops" not in data:
             raise self.fail("ops", TOP["ops"].expected)
         ops = self.commands(data["ops"], "ops", prefix, minimum=1)
-        invariants = self.invariants(self.value(data, TOP["invariants"], "", list(BUILTIN)))
+        stores = self.stores(data.get("stores", {}))
+        invariants = self.invariants(data.get("invariants", []), stores)
+        env, unset = self.env(data.get("env", {}))
         return Scenario(
             name=name, path=path, ops=ops, services=services,
             description=self.value(data, TOP["description"], ""),
             iterations=self.value(data, TOP["iterations"], ""),
             concurrency=self.value(data, TOP["concurrency"], "", len(ops)),
             timeout=self.value(data, TOP["timeout"], ""),
-            fixtures=(self.base_dir / fixtures).resolve(),
-            env=self.value(data, TOP["env"], "", {}),
+            fixtures=self.fixtures_dir,
+            env=env, unset_env=unset,
+            inherit_env=self.value(data, TOP["inherit_env"], ""),
             setup=self.commands(data.get("setup", []), "setup", prefix, minimum=0),
             reconcile=(self.command(data["reconcile"], "reconcile", prefix, "reconcile")
                        if "reconcile" in data else None),
             watch=self.watch(self.value(data, TOP["watch"], "")),
-            layout=self.layout(data.get("layout", {})),
+            stores=stores,
+            archive=self.archive(data.get("archive", {})),
             invariants=invariants,
             transients=self.transients(data.get("transients", []), {i.name for i in invariants}),
             uses=frozenset(self.used),
@@ -274,45 +311,144 @@ class _Parser:
                 raise self.fail(f"watch[{i}]", "a path inside the repo dir", item)
         return tuple(value)
 
-    def layout(self, value: Any) -> Layout:
-        table = self.table(value, "layout", LAYOUT)
-        return Layout(**{key.name: self.value(table, key, "layout") for key in LAYOUT})
+    def env(self, value: Any) -> tuple[dict[str, str], tuple[str, ...]]:
+        """`NAME = template`, `NAME = false` (unset) and `unset = [NAMES]`."""
+        table = self.table(value, "env")
+        env: dict[str, str] = {}
+        unset: list[str] = []
+        for name, v in table.items():
+            if name == "unset" and isinstance(v, list):
+                if not all(isinstance(n, str) and n for n in v):
+                    raise self.fail("env.unset", "a list of variable names", v)
+                unset.extend(v)
+            elif v is False:
+                unset.append(name)
+            else:
+                env[name] = self.template(v, f"env.{name}")
+        return env, tuple(unset)
 
-    def invariants(self, value: Any) -> tuple[Invariant, ...]:
-        if not isinstance(value, list) or not value:
+    def stores(self, value: Any) -> tuple[StoreSpec, ...]:
+        out = []
+        for name, item in self.table(value, "stores").items():
+            where = f"stores.{name}"
+            table = self.table(item, where, STORE)
+            for required in ("kind", "path"):
+                if required not in table:
+                    raise self.fail(f"{where}.{required}", STORE[required].expected)
+            kind = self.value(table, STORE["kind"], where)
+            if kind not in STORE_KINDS:
+                raise self.fail(f"{where}.kind", STORE["kind"].expected, kind)
+            path = self.template(self.value(table, STORE["path"], where), f"{where}.path")
+            if not PLACEHOLDER.search(path) and not confined(path):
+                raise self.fail(f"{where}.path", "a path inside the repo dir", path)
+            query = self.value(table, STORE["query"], where)
+            if query is not None and kind != "sqlite":
+                raise self.fail(f"{where}.query", "no query: only a sqlite store takes one")
+            out.append(StoreSpec(name, cast(StoreKind, kind), path.rstrip("/") or ".", query))
+        return tuple(out)
+
+    def archive(self, value: Any) -> ArchivePolicy:
+        table = self.table(value, "archive", ARCHIVE)
+        return ArchivePolicy(include=self.value(table, ARCHIVE["include"], "archive", ()),
+                             exclude=self.value(table, ARCHIVE["exclude"], "archive"))
+
+    def invariants(self, value: Any, stores: tuple[StoreSpec, ...]) -> tuple[Invariant, ...]:
+        if not isinstance(value, list):
             raise self.fail("invariants", TOP["invariants"].expected, value)
         out: list[Invariant] = []
         for i, item in enumerate(value):
             where = f"invariants[{i}]"
             if isinstance(item, str):
-                out.append(self.invariant_by_name(item, where))
+                out.append(self.invariant(item, where, stores, {}, None, None))
                 continue
             table = self.table(item, where, INVARIANT)
             if "check" not in table:
                 raise self.fail(f"{where}.check", INVARIANT["check"].expected)
-            base = self.invariant_by_name(self.value(table, INVARIANT["check"], where),
-                                          f"{where}.check")
-            name = self.value(table, INVARIANT["name"], where, base.name)
-            when = self.value(table, INVARIANT["when"], where, base.when)
-            if when not in WHENS:
+            options = self.table(table.get("with", {}), f"{where}.with")
+            when = self.value(table, INVARIANT["when"], where)
+            if when is not None and when not in WHENS:
                 raise self.fail(f"{where}.when", "one of " + ", ".join(WHENS), when)
-            out.append(Invariant(name, cast(When, when), base.check))
+            out.append(self.invariant(
+                self.value(table, INVARIANT["check"], where), where, stores, options,
+                self.value(table, INVARIANT["name"], where), when))
         names = [inv.name for inv in out]
         for name in names:
             if names.count(name) > 1:
                 raise self.fail("invariants", "distinct names", name)
         return tuple(out)
 
+    def invariant(
+        self, ref: str, where: str, stores: tuple[StoreSpec, ...], options: dict[str, Any],
+        name: str | None, when: str | None,
+    ) -> Invariant:
+        key = f"{where}.check" if options or name or when else where
+        builtin = BUILTIN.get(ref)
+        if builtin is None:
+            if options:
+                raise self.fail(f"{where}.with", "no options: only a built-in takes them")
+            base = self.invariant_by_name(ref, key)
+            return Invariant(name or base.name, cast(When, when or base.when), base.check)
+        values = {}
+        for option, value in options.items():
+            if option not in builtin.options:
+                raise ScenarioError(f"{self.label}: {where}.with.{option}: unknown option of "
+                                    f"{ref} (expected one of: "
+                                    f"{', '.join(sorted(builtin.options))})")
+            values[option] = self.option(builtin.options[option], value,
+                                         f"{where}.with.{option}", stores)
+        for option, spec in builtin.options.items():
+            if option not in values:
+                if spec.default is None:
+                    raise self.fail(f"{where}.with.{option}", f"a value: {ref} needs it")
+                values[option] = self.option(spec, spec.default, f"{where}.with.{option}",
+                                             stores, default=True)
+        return builtin.bind(name or builtin.name, cast(When, when or builtin.when), values)
+
+    def option(
+        self, spec: Option, value: Any, at: str, stores: tuple[StoreSpec, ...],
+        default: bool = False,
+    ) -> Any:
+        if spec.kind == "patterns":
+            return self.patterns(value, at)
+        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
+            expected = ("one of " + ", ".join(spec.choices)) if spec.choices else "a string"
+            raise self.fail(at, expected, value)
+        if spec.kind == "store":
+            store = next((s for s in stores if s.name == value), None)
+            declared = ", ".join(f"{s.name} ({s.kind})" for s in stores) or "none"
+            if store is None or store.kind != spec.store_kind:
+                why = (f" (the default {value!r}: declare [stores.{value}] or name another)"
+                       if default else "")
+                raise self.fail(at, f"the name of a {spec.store_kind} store among the "
+                                f"scenario's [stores] ({declared}){why}", value)
+        return value
+
+    def patterns(self, value: Any, at: str) -> tuple[OutputPattern, ...]:
+        if not isinstance(value, list | tuple):
+            raise self.fail(at, "a list of regular expressions or {pattern, says} tables", value)
+        out = []
+        for i, item in enumerate(value):
+            raw, says = (item, "printed") if isinstance(item, str) else (
+                (item.get("pattern"), item.get("says", "printed"))
+                if isinstance(item, dict) else (None, None))
+            if not isinstance(raw, str) or not raw or not isinstance(says, str):
+                raise self.fail(f"{at}[{i}]", "a regular expression or a {pattern, says} table",
+                                item)
+            try:
+                out.append(OutputPattern(re.compile(raw), says))
+            except re.error as exc:
+                raise self.fail(f"{at}[{i}]", f"a regular expression ({exc})", raw) from exc
+        return tuple(out)
+
     def invariant_by_name(self, ref: str, key: str) -> Invariant:
-        if ref in BUILTIN:
-            return BUILTIN[ref]
         if ":" not in ref:
             raise self.fail(key, "a built-in invariant (" + ", ".join(BUILTIN)
                             + ") or a `module:function` plugin", ref)
         module_name, _, func_name = ref.partition(":")
-        base = str(self.base_dir)  # plugins usually sit beside their scenario file
-        if self.plugins and base not in sys.path:
-            sys.path.insert(0, base)
+        # Plugins sit beside their scenario file or in its fixtures dir.
+        for base in (str(self.fixtures_dir), str(self.base_dir)):
+            if self.plugins and base not in sys.path:
+                sys.path.insert(0, base)
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:

@@ -20,7 +20,8 @@ PACKAGE = Path(explorer.__file__).parent
 ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
-    "parts": ("snapshot", "invariants", "classify", "scenario_keys", "scenario", "watch",
+    "parts": ("stores", "archive", "snapshot", "invariants", "registry", "classify",
+              "scenario_keys", "scenario", "watch",
               "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals"),
