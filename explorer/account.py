@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.console import Console
 from rich.text import Text
@@ -66,7 +66,7 @@ def _break_lines(breaks: Sequence[Break], indent: str = "    ") -> Iterable[Text
         yield line
 
 
-def _row_label(row: dict[str, object]) -> str:
+def _row_label(row: Mapping[str, object]) -> str:
     """`name@version state` for rows that have those columns."""
     if "name" not in row:
         return ""

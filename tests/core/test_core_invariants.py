@@ -115,7 +115,8 @@ def test_version_skew_says_what_each_store_holds() -> None:
 
 
 def test_unparsable_lockfile_is_left_to_lockfile_parses() -> None:
-    assert catalog_matches_lockfile(reference_snapshot(lockfile="{", catalog=(rows("a", "1"))), []) == []
+    snapshot = reference_snapshot(lockfile="{", catalog=rows("a", "1"))
+    assert catalog_matches_lockfile(snapshot, []) == []
 
 
 # -- (ii) no_duplicate_type_error ----------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from core_helpers import pid_alive, python_op, run_scenario, write_scenario
 
+from explorer.archive import restore_archive
 from explorer.events import (
     ChildExited,
     ChildOutput,
@@ -22,7 +23,6 @@ from explorer.events import (
     StateSnapshot,
 )
 from explorer.runner import RunError, Runner
-from explorer.archive import restore_archive
 from explorer.trace import TraceReader
 
 LOCKFILE = "extensions/models/upstream_extensions.json"
