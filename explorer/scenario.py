@@ -11,10 +11,8 @@ service (its URL); other braces are literal.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,13 +22,11 @@ from typing import Any, cast
 import explorer
 from explorer.archive import ArchivePolicy
 from explorer.classify import Transient
-from explorer.events import When
-from explorer.invariants import Check, Invariant, OutputPattern
-from explorer.registry import BUILTIN, Option
+from explorer.invariants import Invariant
+from explorer.scenario_checks import CheckReader
 from explorer.scenario_keys import (
     ARCHIVE,
     COMMAND,
-    INVARIANT,
     PLACEHOLDERS,
     SERVICE,
     STORE,
@@ -44,7 +40,6 @@ from explorer.stores import STORE_KINDS, StoreKind, StoreSpec, confined
 __all__ = ["Command", "Scenario", "ScenarioError", "Service", "Transient", "load_scenario"]
 
 DEFAULT_SCENARIO = Path(explorer.__file__).with_name("default_scenario.toml")
-WHENS: tuple[When, ...] = ("always", "quiescent", "final")
 
 
 class ScenarioError(Exception):
@@ -151,6 +146,9 @@ class _Parser:
         self.placeholders: set[str] = set(PLACEHOLDERS)
         self.used: set[str] = set()
 
+    def error(self, message: str) -> ScenarioError:
+        return ScenarioError(f"{self.label}: {message}")
+
     def fail(self, key: str, expected: str, value: Any = ...) -> ScenarioError:
         got = "" if value is ... else f", got {value!r:.60}"
         return ScenarioError(f"{self.label}: {key}: expected {expected}{got}")
@@ -236,7 +234,7 @@ class _Parser:
             raise self.fail("ops", TOP["ops"].expected)
         ops = self.commands(data["ops"], "ops", prefix, minimum=1)
         stores = self.stores(data.get("stores", {}))
-        invariants = self.invariants(data.get("invariants", []), stores)
+        invariants = CheckReader(self).invariants(data.get("invariants", []), stores)
         env, unset = self.env(data.get("env", {}))
         return Scenario(
             name=name, path=path, ops=ops, services=services,
@@ -351,117 +349,6 @@ class _Parser:
         table = self.table(value, "archive", ARCHIVE)
         return ArchivePolicy(include=self.value(table, ARCHIVE["include"], "archive", ()),
                              exclude=self.value(table, ARCHIVE["exclude"], "archive"))
-
-    def invariants(self, value: Any, stores: tuple[StoreSpec, ...]) -> tuple[Invariant, ...]:
-        if not isinstance(value, list):
-            raise self.fail("invariants", TOP["invariants"].expected, value)
-        out: list[Invariant] = []
-        for i, item in enumerate(value):
-            where = f"invariants[{i}]"
-            if isinstance(item, str):
-                out.append(self.invariant(item, where, stores, {}, None, None))
-                continue
-            table = self.table(item, where, INVARIANT)
-            if "check" not in table:
-                raise self.fail(f"{where}.check", INVARIANT["check"].expected)
-            options = self.table(table.get("with", {}), f"{where}.with")
-            when = self.value(table, INVARIANT["when"], where)
-            if when is not None and when not in WHENS:
-                raise self.fail(f"{where}.when", "one of " + ", ".join(WHENS), when)
-            out.append(self.invariant(
-                self.value(table, INVARIANT["check"], where), where, stores, options,
-                self.value(table, INVARIANT["name"], where), when))
-        names = [inv.name for inv in out]
-        for name in names:
-            if names.count(name) > 1:
-                raise self.fail("invariants", "distinct names", name)
-        return tuple(out)
-
-    def invariant(
-        self, ref: str, where: str, stores: tuple[StoreSpec, ...], options: dict[str, Any],
-        name: str | None, when: str | None,
-    ) -> Invariant:
-        key = f"{where}.check" if options or name or when else where
-        builtin = BUILTIN.get(ref)
-        if builtin is None:
-            if options:
-                raise self.fail(f"{where}.with", "no options: only a built-in takes them")
-            base = self.invariant_by_name(ref, key)
-            return Invariant(name or base.name, cast(When, when or base.when), base.check)
-        values = {}
-        for option, value in options.items():
-            if option not in builtin.options:
-                raise ScenarioError(f"{self.label}: {where}.with.{option}: unknown option of "
-                                    f"{ref} (expected one of: "
-                                    f"{', '.join(sorted(builtin.options))})")
-            values[option] = self.option(builtin.options[option], value,
-                                         f"{where}.with.{option}", stores)
-        for option, spec in builtin.options.items():
-            if option not in values:
-                if spec.default is None:
-                    raise self.fail(f"{where}.with.{option}", f"a value: {ref} needs it")
-                values[option] = self.option(spec, spec.default, f"{where}.with.{option}",
-                                             stores, default=True)
-        return builtin.bind(name or builtin.name, cast(When, when or builtin.when), values)
-
-    def option(
-        self, spec: Option, value: Any, at: str, stores: tuple[StoreSpec, ...],
-        default: bool = False,
-    ) -> Any:
-        if spec.kind == "patterns":
-            return self.patterns(value, at)
-        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
-            expected = ("one of " + ", ".join(spec.choices)) if spec.choices else "a string"
-            raise self.fail(at, expected, value)
-        if spec.kind == "store":
-            store = next((s for s in stores if s.name == value), None)
-            declared = ", ".join(f"{s.name} ({s.kind})" for s in stores) or "none"
-            if store is None or store.kind != spec.store_kind:
-                why = (f" (the default {value!r}: declare [stores.{value}] or name another)"
-                       if default else "")
-                raise self.fail(at, f"the name of a {spec.store_kind} store among the "
-                                f"scenario's [stores] ({declared}){why}", value)
-        return value
-
-    def patterns(self, value: Any, at: str) -> tuple[OutputPattern, ...]:
-        if not isinstance(value, list | tuple):
-            raise self.fail(at, "a list of regular expressions or {pattern, says} tables", value)
-        out = []
-        for i, item in enumerate(value):
-            raw, says = (item, "printed") if isinstance(item, str) else (
-                (item.get("pattern"), item.get("says", "printed"))
-                if isinstance(item, dict) else (None, None))
-            if not isinstance(raw, str) or not raw or not isinstance(says, str):
-                raise self.fail(f"{at}[{i}]", "a regular expression or a {pattern, says} table",
-                                item)
-            try:
-                out.append(OutputPattern(re.compile(raw), says))
-            except re.error as exc:
-                raise self.fail(f"{at}[{i}]", f"a regular expression ({exc})", raw) from exc
-        return tuple(out)
-
-    def invariant_by_name(self, ref: str, key: str) -> Invariant:
-        if ":" not in ref:
-            raise self.fail(key, "a built-in invariant (" + ", ".join(BUILTIN)
-                            + ") or a `module:function` plugin", ref)
-        module_name, _, func_name = ref.partition(":")
-        # Plugins sit beside their scenario file or in its fixtures dir.
-        for base in (str(self.fixtures_dir), str(self.base_dir)):
-            if self.plugins and base not in sys.path:
-                sys.path.insert(0, base)
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise self.fail(key, f"an importable module:function plugin "
-                                 f"(importing {module_name} failed: {exc})", ref) from exc
-        func = getattr(module, func_name, None)
-        if not callable(func):
-            raise self.fail(key, f"a function {func_name} in module {module_name}", ref)
-        when = getattr(func, "when", "quiescent")
-        if when not in WHENS:
-            raise self.fail(key, f"a plugin whose `when` attribute is one of {', '.join(WHENS)}",
-                            when)
-        return Invariant(func_name, when, cast(Check, func))
 
     def transients(self, value: Any, invariant_names: set[str]) -> tuple[Transient, ...]:
         out: list[Transient] = []

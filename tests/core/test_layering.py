@@ -21,7 +21,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
     "parts": ("stores", "archive", "snapshot", "invariants", "registry", "classify",
-              "scenario_keys", "scenario", "watch",
+              "scenario_keys", "scenario_checks", "scenario", "watch",
               "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals"),
