@@ -164,7 +164,9 @@ def _rows_view(rows: Sequence[Row], entity: str | None) -> str:
 
 
 def _tree_view(files: Sequence[str], entity: str | None) -> str:
-    files = [f for f in files if entity is None or top_entry(f) == entity]
+    # an entity's files: under it (`@scope/name/...`), or named by it (`heads/main`)
+    files = [f for f in files
+             if entity is None or top_entry(f) == entity or entity in f.split("/")]
     short = [f.removeprefix(f"{entity}/") for f in files[:SHOWN_FILES]]
     more = f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else ""
     return f"{len(files)} file(s)" + (f" ({', '.join(short)}{more})" if files else "")
