@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shutil
 import statistics
@@ -79,7 +80,9 @@ class BareLoop:
         return Transcript(0, command.label, tuple(lines), proc.returncode)
 
     def check(self, outputs: list[Transcript], phase: str) -> int:
-        snapshot = read_snapshot(self.repo, self.scenario.layout)
+        stores = tuple(dataclasses.replace(spec, path=expand(spec.path, self.values))
+                       for spec in self.scenario.stores)
+        snapshot = read_snapshot(self.repo, stores)
         return sum(len(inv.run(snapshot, outputs))
                    for inv in due(self.scenario.invariants, phase))
 

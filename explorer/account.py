@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.console import Console
 from rich.text import Text
@@ -29,9 +30,10 @@ from explorer.events import (
     RunStarted,
     ScheduleDecision,
     StateSnapshot,
+    StoreState,
     block_name,
 )
-from explorer.invariants import parse_lockfile
+from explorer.invariants import parse_entries
 from explorer.trace import TraceReader
 from explorer.visible import visible, visible_record
 from explorer.vocabulary import style
@@ -57,24 +59,55 @@ def _break_lines(breaks: Sequence[Break], indent: str = "    ") -> Iterable[Text
     for brk in breaks:
         line = Text(indent)
         line.append(brk.invariant, style="bold")
-        line.append(f" [{brk.classification or 'unclassified'}] ")
+        line.append(f" [{brk.classification or 'unclassified'}"
+                    + (f", carried over: first seen at {brk.first_seen}" if brk.carried else "")
+                    + "] ")
         line.append(brk.message)
         yield line
 
 
+def _row_label(row: Mapping[str, object]) -> str:
+    """`name@version state` for rows that have those columns."""
+    if "name" not in row:
+        return ""
+    text = str(row["name"]) + (f"@{row['version']}" if "version" in row else "")
+    return text + (f" {row['state']}" if "state" in row else "")
+
+
+def describe_store(state: StoreState) -> str:
+    """One store in a few words, by its declared name."""
+    name = state.name
+    if state.kind == "tree":
+        count = sum(len(item.files) for item in state.items)
+        return f"{name} has {count} file(s)" if state.items else f"no {name}"
+    if state.kind == "sqlite":
+        if not state.items:
+            return f"no {name}"
+        rows = [dict(zip(t.columns, r, strict=False))
+                for item in state.items for t in item.tables for r in t.rows]
+        groups = Counter(_row_label(row) for row in rows)
+        shown = ", ".join(f"{g} x{n}" if n > 1 else g for g, n in sorted(groups.items()) if g)
+        return f"{name} has {len(rows)} row(s)" + (f" ({shown})" if shown else "")
+    texts = [item.text for item in state.items if item.text is not None]
+    if not texts:
+        return f"no {name}"
+    if state.kind == "text":
+        return f"{name}: {sum(len(t) for t in texts)} bytes"
+    parts = []
+    for text in texts:
+        entries = parse_entries(text)
+        if entries is None:
+            parts.append(f"{name} does not parse ({len(text)} bytes)")
+        else:
+            parts.append(name + " {" + ", ".join(
+                f"{key}@{entry['version']}" if isinstance(entry, dict) and "version" in entry
+                else key for key, entry in sorted(entries.items())) + "}")
+    return "; ".join(parts)
+
+
 def describe_snapshot(event: StateSnapshot) -> str:
-    entries = parse_lockfile(event.lockfile)
-    if event.lockfile is None:
-        locked = "no lockfile"
-    elif entries is None:
-        locked = f"lockfile does not parse ({len(event.lockfile)} bytes)"
-    else:
-        locked = "lockfile {" + ", ".join(
-            f"{name}@{entry.get('version') if isinstance(entry, dict) else '?'}"
-            for name, entry in sorted(entries.items())) + "}"
-    indexed = sorted({f"{r.name}@{r.version}" for r in event.catalog if r.state == "Indexed"})
-    return (f"{locked}; catalog indexes {{{', '.join(indexed)}}} "
-            f"({len(event.catalog)} rows); tree has {len(event.files)} file(s)")
+    stores = event.all_stores()
+    return "; ".join(describe_store(s) for s in stores) if stores else "no stores declared"
 
 
 def summary(reader: TraceReader, console: Console) -> None:
@@ -158,12 +191,14 @@ def _describe(event: Event, labels: dict[int, str]) -> Iterable[Text]:
                    style="blue")
     elif isinstance(event, StateSnapshot):
         yield Text(f"state ({event.phase}): {describe_snapshot(event)}", style="cyan")
-        if event.phase != "live" and event.lockfile is not None:
-            try:
-                pretty = json.dumps(json.loads(event.lockfile), sort_keys=True)
-            except json.JSONDecodeError:
-                pretty = event.lockfile
-            yield Text(f"  lockfile: {pretty[:300]}", style="dim")
+        if event.phase != "live":
+            for store in event.all_stores():
+                for item in store.items if store.kind == "json" else ():
+                    try:
+                        pretty = json.dumps(json.loads(item.text or ""), sort_keys=True)
+                    except json.JSONDecodeError:
+                        pretty = item.text or ""
+                    yield Text(f"  {store.name} {item.path}: {pretty[:300]}", style="dim")
     elif isinstance(event, InvariantChecked):
         if event.ok:
             yield Text(f"{event.invariant} ({event.phase}): ok", style="green")

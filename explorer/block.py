@@ -28,8 +28,9 @@ class Block:
     last: Snapshot | None = None
     timed_out: list[str] = field(default_factory=list)
     fault_killed: list[list[str]] = field(default_factory=list)  # argv of children killed
-    stamp: tuple[object, ...] = ()  # the stores' (mtime, size) last looked at
+    stamp: tuple[object, ...] = ()  # the stores' stamp (stores.stamp) when last looked at
     started: float = 0.0
+    start_keys: set[tuple[str, str | None, str]] = field(default_factory=set)  # broken at start
     kind: BlockKind = "iteration"
     start: Snapshot | None = None  # the stores when the block began
     spans: dict[int, Span] = field(default_factory=dict)  # for the checks of outcomes

@@ -1,13 +1,12 @@
 """Classifying breaks: tolerated, healed or persistent.
 
-A break is `tolerated` when something documented explains it for that
-extension: a transient in some child's output; a kill fault (crash-recovery
-semantics: a child SIGKILLed by the explorer may leave its extension half
-done, for the reconcile to repair); or a tolerated break of the same extension
-at the end of the previous iteration that no reconcile has repaired yet.
-Otherwise the reconcile is run on a copy of the state (never on the live repo,
-whose damage the next iteration must inherit) and the break is `healed` if its
-invariant then holds for that extension, `persistent` if it does not.
+A break is `tolerated` when something documented explains it for the entity
+it concerns: a transient in some child's output, or a kill fault (crash-recovery
+semantics: a child SIGKILLed by the explorer may leave its entity half done, for
+the reconcile to repair). Otherwise the reconcile is run in the repo dir, which
+is then put back as it was (see healer.py), and the break is `healed` if its
+invariant then holds for that entity, `persistent` if it does not. (A break
+already there when the block started is not classified again: judge.py.)
 """
 
 from __future__ import annotations
@@ -87,14 +86,12 @@ async def classify(
     *,
     killed: Sequence[Sequence[str]] = (),
     known: Collection[str] = (),
-    carried: Collection[str] = (),
     seen_live: Collection[Break] = (),
 ) -> list[Break]:
     """Every break with its classification; `heal` runs at most once, only if needed.
 
     `killed`: the argv of each child killed by a fault in this block; `known`: the
-    extensions the stores mention; `carried`: extensions whose tolerated breaks the
-    previous block left unrepaired; `seen_live`: breaks seen only while children ran,
+    entities the stores name; `seen_live`: breaks seen only while children ran,
     which a kill cannot explain (it explains what the stores were left with, not what a
     reader saw mid-write).
     """
@@ -103,7 +100,6 @@ async def classify(
     for i, brk in enumerate(breaks):
         if (
             explaining_transient(brk, outputs, transients) is not None
-            or (brk.extension is not None and brk.extension in carried)
             or (brk not in seen_live and explained_by_kill(brk, killed, known))
         ):
             out.append(replace(brk, classification="tolerated"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
@@ -40,12 +41,28 @@ class Break:
 
     invariant: str
     message: str
-    extension: str | None = None
+    extension: str | None = None  # the entity it concerns: an extension, a package, a ref
     classification: Classification | None = None  # None until the iteration is quiescent
+    # Set when the break was already there when the block started: the iteration where this
+    # one incident was first seen. It keeps its first class and is counted once.
+    first_seen: int | None = None
 
     @property
     def is_failure(self) -> bool:
         return self.classification in FAILING_CLASSES
+
+    @property
+    def entity(self) -> str | None:
+        return self.extension
+
+    @classmethod
+    def of(cls, message: str, entity: str | None = None) -> Break:
+        """A break as a check returns it: the invariant's name is filled in when it runs."""
+        return cls("", message, entity)
+
+    @property
+    def carried(self) -> bool:
+        return self.first_seen is not None
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,47 @@ class CatalogRow:
     type: str
     bundle_path: str
     state: str  # "Indexed" or "Tombstoned"
+
+
+Cell = str | int | float | None  # one SQLite value as the trace keeps it (blobs as hex)
+
+
+@dataclass(frozen=True)
+class StoreTable:
+    """Rows a SQLite store's query (or one of its tables) returned."""
+
+    name: str
+    columns: list[str]
+    rows: list[list[Cell]]
+
+
+@dataclass(frozen=True)
+class StoreItem:
+    """One file a store's path matched, as it read: text for json and text stores, tables
+    for SQLite, the files and links under it for a tree."""
+
+    path: str  # relative to the repo dir
+    text: str | None = None
+    tables: list[StoreTable] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoreItem:
+        tables = [StoreTable(**t) for t in data.get("tables", [])]
+        return cls(**{**data, "tables": tables})
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """A declared store, by its name in the scenario: every item its path matched."""
+
+    name: str
+    kind: str  # json, text, sqlite or tree
+    items: list[StoreItem] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoreState:
+        return cls(**{**data, "items": [StoreItem.from_dict(i) for i in data.get("items", [])]})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +197,7 @@ class IterationStarted(Event):
     iteration: int
     block: BlockKind = "iteration"
     children: list[ChildSpec] = field(default_factory=list)
+    archive_bytes: int | None = None  # the size of its start state's archive in the trace
 
 
 def block_name(kind: BlockKind, iteration: int, number: str | None = None) -> str:
@@ -197,10 +256,30 @@ class StateSnapshot(Event):
     kind: ClassVar[str] = "state_snapshot"
     iteration: int
     phase: Phase
-    lockfile: str | None  # raw text; None when the file does not exist
-    catalog: list[CatalogRow]
-    files: list[str]  # under the extracted tree, relative to it, sorted
+    stores: list[StoreState] = field(default_factory=list)  # as the scenario declares them
     archive: str | None = None  # base64 tar.gz of the repo dir, at phase "start" only
+    # Traces recorded before stores were declared carry the reference CLI's three stores
+    # here; `legacy_stores` reads them as stores named lockfile, catalog and tree.
+    lockfile: str | None = None
+    catalog: list[CatalogRow] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def all_stores(self) -> list[StoreState]:
+        return self.stores or legacy_stores(self)
+
+
+def legacy_stores(event: StateSnapshot) -> list[StoreState]:
+    if event.lockfile is None and not event.catalog and not event.files:
+        return []
+    columns = ["name", "version", "kind", "type", "bundle_path", "state"]
+    rows: list[list[Cell]] = [[getattr(r, c) for c in columns] for r in event.catalog]
+    return [
+        StoreState("lockfile", "json", [StoreItem("lockfile", text=event.lockfile)]
+                   if event.lockfile is not None else []),
+        StoreState("catalog", "sqlite", [StoreItem("catalog", tables=[
+            StoreTable("catalog", columns, rows)])]),
+        StoreState("tree", "tree", [StoreItem("tree", files=list(event.files))]),
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,12 +355,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
-_NESTED: dict[str, type] = {
+_NESTED: dict[str, Callable[..., Any]] = {
     "ops": ChildSpec,
     "children": ChildSpec,
     "invariants": InvariantSpec,
     "catalog": CatalogRow,
     "breaks": Break,
+    "stores": StoreState.from_dict,
 }
 _PAIRS = ("changes", "parked")
 # One check per kind, derived from the dataclass: the fields are declared once, above.
@@ -306,7 +386,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     kwargs = {k: v for k, v in data.items() if k != "kind"}
     for key, nested in _NESTED.items():
         if key in kwargs:
-            kwargs[key] = [nested(**item) for item in kwargs[key]]
+            kwargs[key] = [nested(item) if key == "stores" else nested(**item)
+                           for item in kwargs[key]]
     for key in _PAIRS:
         if key in kwargs:
             kwargs[key] = [tuple(pair) for pair in kwargs[key]]

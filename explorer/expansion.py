@@ -1,10 +1,11 @@
-"""The run's templates filled in: each child's argv and environment.
+"""The run's templates filled in: each child's argv and environment, the stores' paths.
 
-A scenario's argv and env are templates; their placeholders (see
-scenario_keys.PLACEHOLDERS, and one per service) get values once the services
-have printed their URLs. The children's environment is the explorer's own,
-minus the checkpoint variables of an enclosing run, plus the scenario's `env`,
-plus each service's URL under its `url_env`.
+A scenario's argv, env and store paths are templates; their placeholders (see
+scenario_keys.PLACEHOLDERS, `{env:NAME}`, and one per service) get values once
+the services have printed their URLs. The children's environment is what they
+inherit of the explorer's (all of it, none, or the names `inherit_env` allows),
+minus the checkpoint variables of an enclosing run and the names the scenario
+unsets, plus the scenario's `env`, plus each service's URL under its `url_env`.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.events import ChildSpec
-from explorer.scenario import Command, Scenario, expand
+from explorer.scenario import Command, Scenario, ScenarioError, expand
+from explorer.stores import StoreSpec, store_path
 
 # An explorer run inside another's child must not talk to the outer run's socket.
 STRIPPED_ENV = ("RACE_EXPLORER_SOCKET", "RACE_EXPLORER_CHILD")
 
 
-def inherited_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in STRIPPED_ENV}
+def inherited_env(scenario: Scenario | None = None) -> dict[str, str]:
+    allowed = True if scenario is None else scenario.inherit_env
+    unset = set(STRIPPED_ENV) | set(scenario.unset_env if scenario else ())
+    return {k: v for k, v in os.environ.items()
+            if k not in unset and (allowed is True or (allowed is not False and k in allowed))}
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Expansion:
 
     @classmethod
     def of(cls, scenario: Scenario, values: dict[str, str]) -> Expansion:
-        env = inherited_env()
+        env = inherited_env(scenario)
         env["PYTHONUNBUFFERED"] = "1"  # stream a Python child's lines as they are printed
         env.update({k: expand(v, values) for k, v in scenario.env.items()})
         for service in scenario.services:
@@ -44,8 +49,21 @@ class Expansion:
         argv = [expand(part, self.values) for part in command.argv]
         return ChildSpec(child=child, label=command.label, argv=argv)
 
+    def stores(self) -> tuple[StoreSpec, ...]:
+        """The scenario's stores with their paths filled in, relative to the repo dir."""
+        out = []
+        for spec in self.scenario.stores:
+            value = expand(spec.path, self.values)
+            path = store_path(value, Path(self.values["repo"]))
+            if path is None:
+                raise ScenarioError(f"{self.scenario.path or 'default scenario'}: stores."
+                                    f"{spec.name}.path: expected a path inside the repo dir, "
+                                    f"got {value!r}")
+            out.append(StoreSpec(spec.name, spec.kind, path, spec.query))
+        return tuple(out)
+
     def at(self, repo: Path) -> Expansion:
-        """The same run pointed at another repo dir (a copy, for the healer)."""
+        """The same run pointed at another repo dir."""
         values = {**self.values, "repo": str(repo)}
         env = {**self.env, **{k: expand(v, values) for k, v in self.scenario.env.items()}}
         return Expansion(self.scenario, values, env)

@@ -3,9 +3,10 @@
 A kind is an invariant, a class and a message shape (the message with its
 extensions, versions, numbers and paths written as placeholders), so 23
 failing iterations of one race read as one kind with a count, its first and
-last iteration and one command that reproduces it. A break still failing,
-word for word, in the block after the one it failed in is carried over: the
-damage was left behind, not made again, so it is counted once, where it began.
+last iteration and one command that reproduces it. A break the judge marks as
+carried over (`Break.first_seen`: the same invariant on the same entity, already
+broken when the block started) was left behind, not made again: it is counted
+once, where it began.
 
 A consumer of the event stream (live, or a trace's events read back), with no
 I/O of its own.
@@ -28,6 +29,7 @@ from explorer.events import (
     RunStarted,
     block_name,
 )
+from explorer.judge import incident
 from explorer.trace import replay_command, why_command
 from explorer.why import SEEN_LIVE
 
@@ -109,8 +111,8 @@ class FailureCollector:
         self.groups: dict[Kind, FailureGroup] = {}
         self.blocks = 0
         self._block: BlockKind = "iteration"
-        # each failing break of the last block -> the block it began in, and its kind
-        self._previous: dict[tuple[str, str | None, str], tuple[int, Kind]] = {}
+        # each failing incident -> the block it was counted in, and its kind
+        self._began: dict[tuple[str, str | None, str], tuple[int, Kind]] = {}
         self._last_new: list[Failure] = []
         self._last_carried: list[Failure] = []
 
@@ -126,26 +128,22 @@ class FailureCollector:
             self.finished = event
 
     def _finished(self, event: IterationFinished) -> None:
-        now: dict[tuple[str, str | None, str], tuple[int, Kind]] = {}
         self._last_new, self._last_carried = [], []
         for brk in event.breaks:
             if not brk.is_failure:
                 continue
-            said = (brk.invariant, brk.extension, brk.message)
-            earlier = self._previous.get(said)
-            if earlier is None:
+            began = self._began.get(incident(brk)) if brk.carried else None
+            if began is None:  # new, or carried over from a block where it did not fail
                 kind: Kind = (brk.invariant, str(brk.classification), shape(brk.message))
                 failure = Failure(event.iteration, self._block, brk)
                 self.groups.setdefault(kind, FailureGroup(kind)).failures.append(failure)
                 self._last_new.append(failure)
-                now[said] = (event.iteration, kind)
+                self._began[incident(brk)] = (event.iteration, kind)
             else:  # counted in the group of the block it began in
-                since, kind = earlier
+                since, kind = began
                 failure = Failure(event.iteration, self._block, brk, since)
                 self.groups[kind].carried.append(failure)
                 self._last_carried.append(failure)
-                now[said] = earlier
-        self._previous = now
 
     def new_in_last_block(self) -> list[Failure]:
         """The failures of the block just finished that were not carried over."""

@@ -99,6 +99,7 @@ class HeadlessReporter:
         self._children: dict[int, _Child] = {}
         self._verdicts: dict[str, int] = dict.fromkeys(VERDICT_STYLES, 0)
         self._failed_iterations: list[int] = []
+        self._archives: list[int] = []  # each iteration's start archive, bytes in the trace
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
@@ -120,6 +121,8 @@ class HeadlessReporter:
         elif isinstance(event, IterationStarted):
             self._kind = event.block
             self._children = {s.child: _Child(s) for s in event.children}
+            if event.block == "iteration" and event.archive_bytes is not None:
+                self._archives.append(event.archive_bytes)
             if self._progress is not None and self._task is not None:
                 self._progress.update(self._task, description=block_name(
                     event.block, event.iteration, f"{event.iteration}/{self.total}"))
@@ -193,7 +196,9 @@ class HeadlessReporter:
             line.append(f"{note} ({event.duration:.2f} s)")
             self._print(line)
         if any(b.is_failure for b in event.breaks):
-            self._failed_iterations.append(event.iteration)
+            # A break carried over from an earlier block failed there: one incident.
+            if self.failures.new_in_last_block():
+                self._failed_iterations.append(event.iteration)
             self._report_failures(event.iteration, name, event)
 
     def _verdict_summary(self) -> str:
@@ -312,6 +317,8 @@ class HeadlessReporter:
             count = event.counts.get(cls, 0)
             table.add_row(f"{cls} breaks", str(count), style=style(cls) if count else "")
         self._grouped()
+        if self._archives:
+            table.add_row("archive an iteration", archive_words(self._archives))
         self._print(table)
         for note in event.notes:
             self._print(Text(visible(f"note: {note}"), style="yellow"))
@@ -327,6 +334,11 @@ class HeadlessReporter:
         if self.step_summary is not None:
             with self.step_summary.open("a", encoding="utf-8") as out:
                 out.write(markdown(self.failures, self.trace_path))
+
+
+def archive_words(sizes: list[int]) -> str:
+    """Each iteration's start archive in the trace: mean and largest."""
+    return f"{sum(sizes) / len(sizes) / 1024:.1f} KB (max {max(sizes) / 1024:.1f} KB)"
 
 
 def run_headless(request: RunRequest, junit_path: Path | None = None,

@@ -1,8 +1,8 @@
 """Watching a block while its children run: file changes, looks at the stores, live checks.
 
 The repo watcher reports settled batches of changes; a batch that touches one
-of the three stores makes the observer read them and check every invariant on
-what they say. Under a scheduler the stores are also looked at whenever every
+of the scenario's stores makes the observer read the stores it touched and check
+every invariant on what they say. Under a scheduler the stores are also looked at whenever every
 child is parked (they hold still then), so a torn write a child is parked in
 the middle of is seen every time, not only when the watcher happens to read in
 time. Only what changed is reported.
@@ -18,7 +18,8 @@ from pathlib import Path
 from explorer.block import Block
 from explorer.events import Event, FileChanged, InvariantChecked
 from explorer.scenario import Scenario
-from explorer.snapshot import catalog_files, read_snapshot, store_stamp
+from explorer.snapshot import read_snapshot
+from explorer.stores import StoreSpec, stamp
 from explorer.watch import Batch, RepoWatcher
 
 
@@ -27,14 +28,15 @@ class Observer:
         self,
         scenario: Scenario,
         repo: Path,
+        stores: tuple[StoreSpec, ...],
         emit: Callable[[Event], None],
         now: Callable[[], float],
     ) -> None:
         self.scenario = scenario
         self.repo = repo
+        self.stores = stores
         self.emit = emit
         self.now = now
-        self._catalog_files = catalog_files(scenario.layout)
         self._block: Block | None = None
         self._watcher: RepoWatcher | None = None
 
@@ -54,34 +56,32 @@ class Observer:
             await self._watcher.flush()
         self._block = None
 
-    def _in_stores(self, path: str) -> bool:
-        layout = self.scenario.layout
-        return (path == layout.lockfile or path in self._catalog_files
-                or path == layout.tree or path.startswith(layout.tree.rstrip("/") + "/")
-                or layout.tree in (".", ""))
-
     async def _on_batch(self, batch: Batch) -> None:
         block = self._block
         if block is None:
             return
         self.emit(FileChanged(t=self.now(), iteration=block.iteration, changes=batch))
         touched = {path for _, path in batch}
-        if not any(self._in_stores(path) for path in touched):
-            return  # lock files, temp files, staging: the three stores read the same as before
-        await self._look(block, catalog_changed=not touched.isdisjoint(self._catalog_files))
+        changed = {s.name for s in self.stores if any(s.covers(path) for path in touched)}
+        if not changed:
+            return  # lock files, temp files, staging: the stores read the same as before
+        await self._look(block, changed)
+
+    async def flush(self) -> None:
+        """Deliver the changes the watcher holds (to nobody, between blocks)."""
+        if self._watcher is not None:
+            await self._watcher.flush()
 
     async def settled(self, block: Block) -> None:
         """Every child is parked at a checkpoint: look at the stores if they changed."""
-        stamp = store_stamp(self.repo, self.scenario.layout)
-        if stamp != block.stamp:
-            block.stamp = stamp
-            await self._look(block, catalog_changed=True)
+        now = await asyncio.to_thread(stamp, self.repo, self.stores)
+        if now != block.stamp:
+            block.stamp = now
+            await self._look(block, None)
 
-    async def _look(self, block: Block, *, catalog_changed: bool) -> None:
+    async def _look(self, block: Block, changed: set[str] | None) -> None:
         snapshot = await asyncio.to_thread(
-            read_snapshot, self.repo, self.scenario.layout, block.last,
-            catalog_changed=catalog_changed,
-        )
+            read_snapshot, self.repo, self.stores, block.last, changed=changed)
         if self._block is not block:
             return  # the block ended meanwhile; its quiescent snapshot supersedes this one
         if snapshot != block.last:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from explorer.events import BlockKind, Break
-from explorer.invariants import Check, Invariant, Transcript
+from explorer.invariants import Check, Finding, Invariant, Transcript
 from explorer.snapshot import Snapshot
 
 CHILDREN_SUCCEED = "children_succeed"
@@ -104,33 +104,33 @@ def _how(returncode: int) -> str:
     return f"exited {returncode}"
 
 
-def children_succeed_check(expected: Sequence[ExpectedFailure]) -> Check:
-    """The check of `children_succeed`, with the failures the scenario expects."""
-
-    def children_succeed(snapshot: Snapshot, outputs: Sequence[Transcript]) -> list[Break]:
-        history = outputs if isinstance(outputs, History) else None
-        if history is not None and history.kind == "setup":
-            return []  # the runner's setup_succeeded judges the setup already
-        breaks = []
-        for out in outputs:
-            span = history.span(out.child) if history else None
-            if out.returncode is None or (span is not None and span.killed):
-                continue  # running, or the explorer's own kill (a fault, a timeout)
-            if out.returncode != 0:
-                if not any(e.covers(out.label, out.returncode, out.lines) for e in expected):
-                    last = out.lines[-1].strip() if out.lines else "no output"
-                    breaks.append(Break(CHILDREN_SUCCEED, f"{out.who} "
-                                        f"{_how(out.returncode)}, a failure the scenario "
-                                        f"does not expect of it: {last}"))
-                continue
-            for line in span.stderr if span else ():
-                if not any(e.covers(out.label, 0, [line]) for e in expected):
-                    breaks.append(Break(CHILDREN_SUCCEED, f"{out.who} exited 0 but reported "
-                                        f"an error the scenario does not expect: {line.strip()}"))
-                    break
-        return breaks
-
-    return children_succeed
+def children_succeed(
+    snapshot: Snapshot, outputs: Sequence[Transcript], *,
+    expected: Sequence[ExpectedFailure] = (),
+) -> list[Break]:
+    """Every child exited 0 without an error line, but for the failures the scenario
+    expects of its ops (`[[expected_failures]]`)."""
+    history = outputs if isinstance(outputs, History) else None
+    if history is not None and history.kind == "setup":
+        return []  # the runner's setup_succeeded judges the setup already
+    breaks = []
+    for out in outputs:
+        span = history.span(out.child) if history else None
+        if out.returncode is None or (span is not None and span.killed):
+            continue  # running, or the explorer's own kill (a fault, a timeout)
+        if out.returncode != 0:
+            if not any(e.covers(out.label, out.returncode, out.lines) for e in expected):
+                last = out.lines[-1].strip() if out.lines else "no output"
+                breaks.append(Break(CHILDREN_SUCCEED, f"{out.who} "
+                                    f"{_how(out.returncode)}, a failure the scenario "
+                                    f"does not expect of it: {last}"))
+            continue
+        for line in span.stderr if span else ():
+            if not any(e.covers(out.label, 0, [line]) for e in expected):
+                breaks.append(Break(CHILDREN_SUCCEED, f"{out.who} exited 0 but reported "
+                                    f"an error the scenario does not expect: {line.strip()}"))
+                break
+    return breaks
 
 
 def evidence_check(evidence: Sequence[Evidence]) -> Check:
@@ -171,7 +171,7 @@ def with_evidence(
 
 
 def _both(first: Check, second: Check) -> Check:
-    def both(snapshot: Snapshot, outputs: Sequence[Transcript]) -> list[Break | str]:
+    def both(snapshot: Snapshot, outputs: Sequence[Transcript]) -> list[Finding]:
         return [*first(snapshot, outputs), *second(snapshot, outputs)]
 
     return both

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from explorer.archive import ArchivePolicy
 from explorer.events import (
     Break,
     ChildSpec,
@@ -147,10 +148,16 @@ async def execute(
         archive.write_text(recorded.archive, encoding="ascii")
         restore = Command(
             label=f"restore the start of iteration {recorded.iteration}",
-            argv=("{python}", "-m", "explorer.restore", str(archive), "{repo}"),
+            argv=("{python}", "-m", "explorer.restore", str(archive), "{repo}",
+                  *(f"--include={g}" for g in scenario.archive.include),
+                  *(f"--exclude={g}" for g in scenario.archive.exclude)),
         )
+        # What the archive leaves out (a target's tooling inside the repo dir) comes from
+        # the scenario's own setup; the restore then puts the rest back over it.
+        partial = scenario.archive != ArchivePolicy()
+        setup = (*scenario.setup, restore) if partial else (restore,)
         one = dataclasses.replace(
-            scenario, setup=(restore,), ops=tuple(ops_for(scenario, children)), iterations=1
+            scenario, setup=setup, ops=tuple(ops_for(scenario, children)), iterations=1
         )
         options = RunOptions(
             seed=recorded.run.seed,

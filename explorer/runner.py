@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from explorer.archive import archive_bytes, archive_dir, restore_archive
 from explorer.block import Block
 from explorer.children import ChildResult, ProcessGroups, unrunnable
 from explorer.control import RunControl
@@ -36,7 +38,6 @@ from explorer.events import (
     Phase,
     RunFinished,
     RunStarted,
-    StateSnapshot,
 )
 from explorer.expansion import Expansion
 from explorer.healer import Healer
@@ -48,9 +49,8 @@ from explorer.scenario import Command, Scenario, expand
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
 from explorer.scheduling.checkpoints import SourceSettings
 from explorer.services import start_service
-from explorer.shard import header_fields, isolates_iterations, iteration_plan, restore_repo
+from explorer.shard import header_fields, isolates_iterations, iteration_plan
 from explorer.signals import signals_call
-from explorer.snapshot import archive_dir
 from explorer.trace import TraceBusy, TraceUnwritable, TraceWriter, make_header
 from explorer.workdir import work_dir
 
@@ -137,7 +137,6 @@ class Runner:
                 with work_dir(self.options.work_dir) as work:
                     self._work = work
                     self._repo = (work / "repo").resolve()
-                    self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
                     return await self._run(writer)
             finally:
                 writer.close()
@@ -165,7 +164,6 @@ class Runner:
             self._body.cancel()
 
     async def _run(self, writer: TraceWriter) -> RunFinished:
-        assert self._edges is not None
         try:
             try:
                 self._prepare_repo()
@@ -187,7 +185,8 @@ class Runner:
         finally:
             self._groups.kill_all("interrupt")
             await self._groups.end_orphans()
-            await self._edges.abandon()
+            if self._edges is not None:
+                await self._edges.abandon()
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -236,9 +235,14 @@ class Runner:
                 values[service.name] = await start_service(service, values, self._groups, stack)
             expansion = Expansion.of(self.scenario, values)
             self._check_programs(expansion)
+            stores = expansion.stores()
             self._launcher = Launcher(expansion, self._repo, self._groups, self.emit, self.now,
                                       held=self.control.held_seconds)
-            self._judge.heal = Healer(self._repo, expansion, self._groups)
+            self._edges = edges = BlockEdges(self._repo, stores, self.scenario.archive, self.now)
+            self._observer = observer = Observer(self.scenario, self._repo, stores, self.emit,
+                                                 self.now)
+            self._judge.heal = Healer(self._repo, expansion, stores, self._groups,
+                                      edges.end_archive, observer.flush)
             self.emit(RunStarted(
                 t=self.now(), scenario=self.scenario.name, scenario_path=self._scenario_path(),
                 seed=self.options.seed, iterations=self.iterations,
@@ -249,12 +253,12 @@ class Runner:
                 strategy=self.factory.strategy,
                 checkpoints=self.options.checkpoint_mode(self.scenario),
             ))
-            self._observer = Observer(self.scenario, self._repo, self.emit, self.now)
-            await self._observer.start(stack)
+            await observer.start(stack)
 
             if not await self._setup():
                 return
-            fresh = await asyncio.to_thread(archive_dir, self._repo) if self._isolated else None
+            fresh = (await asyncio.to_thread(archive_dir, self._repo, self.scenario.archive)
+                     if self._isolated else None)
             stopped = False  # by a face or Ctrl-C: the reconcile is skipped
             for place, iteration in enumerate(self.plan):
                 if self._interrupted or not await self.control.next_iteration():
@@ -273,9 +277,10 @@ class Runner:
         """Put the repo dir back as the setup left it (a shard's iterations, see shard.py)."""
         assert self._edges is not None and self._observer is not None
         await self._edges.abandon()  # the last block's end state is being archived
-        await asyncio.to_thread(restore_repo, self._repo, archive)
+        await asyncio.to_thread(restore_archive, archive, self._repo, self.scenario.archive,
+                                replace=True)
         await self._observer.let_go()  # the restore's own changes belong to no block
-        self._edges = BlockEdges(self._repo, self.scenario.layout, self.now)
+        self._edges.forget()
         self._judge.start_afresh()
 
     async def _setup(self) -> bool:
@@ -351,10 +356,12 @@ class Runner:
         start = self.now()
         block = Block(iteration, specs, started=start, kind=kind)
         archive, snapshot = await self._edges.start_state(start)
-        self.emit(IterationStarted(t=start, iteration=iteration, block=kind, children=specs))
+        self.emit(IterationStarted(t=start, iteration=iteration, block=kind, children=specs,
+                                   archive_bytes=archive_bytes(archive)))
         event = snapshot.to_event(t=self.now(), iteration=iteration, phase="start")
-        self.emit(StateSnapshot(**{**event.__dict__, "archive": archive}))
+        self.emit(dataclasses.replace(event, archive=archive))
         block.last = block.start = snapshot
+        self._judge.opened(block, snapshot)
         self._observer.follow(block)
         return block
 

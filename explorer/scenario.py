@@ -11,9 +11,8 @@ service (its URL); other braces are literal.
 
 from __future__ import annotations
 
-import importlib
+import os
 import re
-import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,42 +20,30 @@ from pathlib import Path
 from typing import Any, cast
 
 import explorer
+from explorer.archive import ArchivePolicy
 from explorer.classify import Transient
 from explorer.confine import inside
-from explorer.events import When
 from explorer.intercept.groups import GROUPS
-from explorer.invariants import BUILTIN, Check, Invariant
-from explorer.outcomes import (
-    CHILDREN_SUCCEED,
-    Evidence,
-    ExpectedFailure,
-    children_succeed_check,
-    nothing,
-    with_evidence,
-)
+from explorer.invariants import Invariant
+from explorer.scenario_checks import CheckReader
 from explorer.scenario_keys import (
+    ARCHIVE,
     CHECKPOINTS,
     COMMAND,
-    EVIDENCE,
-    EXPECTED_FAILURE,
-    INVARIANT,
-    LAYOUT,
-    MODEL,
     PLACEHOLDERS,
     SERVICE,
+    STORE,
     TOP,
     TRANSIENT,
     Key,
     Table,
 )
 from explorer.scheduling.factory import CHECKPOINT_MODES
-from explorer.serial import SERIALIZABLE, ModelError, load_model, serializable_check
-from explorer.snapshot import Layout
+from explorer.stores import STORE_KINDS, StoreKind, StoreSpec
 
 __all__ = ["Command", "Scenario", "ScenarioError", "Service", "Transient", "load_scenario"]
 
 DEFAULT_SCENARIO = Path(explorer.__file__).with_name("default_scenario.toml")
-WHENS: tuple[When, ...] = ("always", "quiescent", "final")
 
 
 class ScenarioError(Exception):
@@ -107,10 +94,13 @@ class Scenario:
     ops: tuple[Command, ...]
     reconcile: Command | None
     watch: tuple[str, ...]  # relative to the repo dir
-    layout: Layout
     invariants: tuple[Invariant, ...]
+    stores: tuple[StoreSpec, ...] = ()  # paths are templates until the run fills them in
+    archive: ArchivePolicy = ArchivePolicy()
     transients: tuple[Transient, ...] = field(default=())
     checkpoints: Checkpoints = field(default_factory=Checkpoints)
+    unset_env: tuple[str, ...] = ()  # inherited variables the children must not see
+    inherit_env: bool | tuple[str, ...] = True  # a tuple: only these are inherited
     uses: frozenset[str] = frozenset()  # the placeholders its templates name
 
     def placeholders(
@@ -120,11 +110,20 @@ class Scenario:
         values = {"python": python, "repo": str(repo), "fixtures": str(self.fixtures),
                   "work": str(work), "profile": profile or "", "bugs": ",".join(bugs)}
         assert values.keys() == PLACEHOLDERS.keys()
+        for name in self.uses:
+            if name.startswith(ENV_PREFIX):
+                variable = name[len(ENV_PREFIX):]
+                if variable not in os.environ:
+                    raise ScenarioError(f"{self.path or 'default scenario'}: {{{name}}}: the "
+                                        f"environment variable {variable} is not set")
+                values[name] = os.environ[variable]
         return values
 
 
-# `{name}` is a placeholder; any other brace (a dict in `python -c` code) is literal.
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `{name}` is a placeholder, `{env:NAME}` an environment variable; any other brace (a dict
+# in `python -c` code) is literal.
+PLACEHOLDER = re.compile(r"\{((?:env:)?[A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_PREFIX = "env:"
 
 
 def expand(template: str, values: Mapping[str, str]) -> str:
@@ -157,10 +156,12 @@ class _Parser:
         self.label = label
         self.base_dir = base_dir  # relative paths are relative to the file's dir
         self.plugins = plugins  # look for plugins beside the file (not beside the package)
+        self.fixtures_dir = base_dir
         self.placeholders: set[str] = set(PLACEHOLDERS)
         self.used: set[str] = set()
-        self.expected: tuple[ExpectedFailure, ...] = ()  # what children_succeed accepts
-        self.evidence: tuple[Evidence, ...] = ()
+
+    def error(self, message: str) -> ScenarioError:
+        return ScenarioError(f"{self.label}: {message}")
 
     def fail(self, key: str, expected: str, value: Any = ...) -> ScenarioError:
         got = "" if value is ... else f", got {value!r:.60}"
@@ -208,15 +209,40 @@ class _Parser:
         if key.kind == "env":
             return {name: self.template(v, f"{at}.{name}")
                     for name, v in self.table(value, at).items()}
+        if key.kind == "globs":
+            if not isinstance(value, list) or not all(
+                    isinstance(g, str) and g and inside(g) for g in value):
+                raise self.fail(at, key.expected, value)
+            return tuple(value)
+        if key.kind == "inherit":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, list) and all(isinstance(n, str) and n for n in value):
+                return tuple(value)
+            raise self.fail(at, key.expected, value)
         return value  # tables and lists: their own methods read them
+
+    def regex(self, table: Mapping[str, Any], key: Key, where: str) -> re.Pattern[str]:
+        """A required regular expression."""
+        if key.name not in table:
+            raise self.fail(f"{where}.{key.name}", key.expected)
+        raw = self.value(table, key, where)
+        try:
+            return re.compile(raw)
+        except re.error as exc:
+            raise self.fail(f"{where}.{key.name}", f"a regular expression ({exc})", raw) from exc
 
     def template(self, text: Any, at: str) -> str:
         if not isinstance(text, str) or not text:
             raise self.fail(at, "a non-empty string", text)
         for name in PLACEHOLDER.findall(text):
-            if name not in self.placeholders:
+            if name.startswith(ENV_PREFIX):
+                if name[len(ENV_PREFIX):] not in os.environ:
+                    raise self.fail(at, f"{{{name}}} to name a set environment variable "
+                                    f"({name[len(ENV_PREFIX):]} is not set)", text)
+            elif name not in self.placeholders:
                 known = ", ".join("{" + p + "}" for p in sorted(self.placeholders))
-                raise self.fail(at, f"placeholders among {known}", text)
+                raise self.fail(at, f"placeholders among {known} or {{env:NAME}}", text)
             self.used.add(name)
         return text
 
@@ -226,6 +252,7 @@ class _Parser:
         fixtures = self.value(data, TOP["fixtures"], "", ".")
         services = self.services(self.value(data, TOP["services"], "", []))
         self.placeholders.update(service.name for service in services)
+        self.fixtures_dir = self.fixtures(fixtures)
         prefix = self.value(data, TOP["command"], "")
         if "ops" not in data:
             raise self.fail("ops", TOP["ops"].expected)
@@ -233,26 +260,24 @@ class _Parser:
         setup = self.commands(data.get("setup", []), "setup", prefix, minimum=0)
         reconcile = (self.command(data["reconcile"], "reconcile", prefix, "reconcile")
                      if "reconcile" in data else None)
+        stores = self.stores(data.get("stores", {}))
         labels = {c.label for c in (*ops, *setup, *([reconcile] if reconcile else []))}
-        self.expected = self.expected_failures(data.get("expected_failures", []), labels)
-        self.evidence = self.evidence_patterns(data.get("evidence", []))
-        invariants = with_evidence(
-            self.invariants(self.value(data, TOP["invariants"], "", list(BUILTIN))),
-            self.evidence)
-        if "model" in data:
-            invariants = (*invariants, self.model(data["model"], fixtures))
+        invariants = CheckReader(self).read(data, stores, labels)
+        env, unset = self.env(data.get("env", {}))
         return Scenario(
             name=name, path=path, ops=ops, services=services,
             description=self.value(data, TOP["description"], ""),
             iterations=self.value(data, TOP["iterations"], ""),
             concurrency=self.value(data, TOP["concurrency"], "", len(ops)),
             timeout=self.value(data, TOP["timeout"], ""),
-            fixtures=self.fixtures(fixtures),
-            env=self.value(data, TOP["env"], "", {}),
+            fixtures=self.fixtures_dir,
+            env=env, unset_env=unset,
+            inherit_env=self.value(data, TOP["inherit_env"], ""),
             setup=setup,
             reconcile=reconcile,
             watch=self.watch(self.value(data, TOP["watch"], "")),
-            layout=self.layout(data.get("layout", {})),
+            stores=stores,
+            archive=self.archive(data.get("archive", {})),
             invariants=invariants,
             transients=self.transients(data.get("transients", []), {i.name for i in invariants}),
             checkpoints=self.checkpoints(data.get("checkpoints", {})),
@@ -331,74 +356,49 @@ class _Parser:
             raise self.fail("checkpoints.groups", CHECKPOINTS["groups"].expected, groups)
         return Checkpoints(mode, roots, tuple(groups))
 
-    def layout(self, value: Any) -> Layout:
-        table = self.table(value, "layout", LAYOUT)
-        return Layout(**{key.name: self.value(table, key, "layout") for key in LAYOUT})
+    def env(self, value: Any) -> tuple[dict[str, str], tuple[str, ...]]:
+        """`NAME = template`, `NAME = false` (unset) and `unset = [NAMES]`."""
+        table = self.table(value, "env")
+        env: dict[str, str] = {}
+        unset: list[str] = []
+        for name, v in table.items():
+            if name == "unset" and isinstance(v, list):
+                if not all(isinstance(n, str) and n for n in v):
+                    raise self.fail("env.unset", "a list of variable names", v)
+                unset.extend(v)
+            elif v is False:
+                unset.append(name)
+            else:
+                env[name] = self.template(v, f"env.{name}")
+        return env, tuple(unset)
 
-    def invariants(self, value: Any) -> tuple[Invariant, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.fail("invariants", TOP["invariants"].expected, value)
-        out: list[Invariant] = []
-        for i, item in enumerate(value):
-            where = f"invariants[{i}]"
-            if isinstance(item, str):
-                out.append(self.invariant_by_name(item, where))
-                continue
-            table = self.table(item, where, INVARIANT)
-            if "check" not in table:
-                raise self.fail(f"{where}.check", INVARIANT["check"].expected)
-            base = self.invariant_by_name(self.value(table, INVARIANT["check"], where),
-                                          f"{where}.check")
-            name = self.value(table, INVARIANT["name"], where, base.name)
-            when = self.value(table, INVARIANT["when"], where, base.when)
-            if when not in WHENS:
-                raise self.fail(f"{where}.when", "one of " + ", ".join(WHENS), when)
-            out.append(Invariant(name, cast(When, when), base.check))
-        names = [inv.name for inv in out]
-        for name in names:
-            if names.count(name) > 1:
-                raise self.fail("invariants", "distinct names", name)
+    def stores(self, value: Any) -> tuple[StoreSpec, ...]:
+        out = []
+        for name, item in self.table(value, "stores").items():
+            where = f"stores.{name}"
+            table = self.table(item, where, STORE)
+            for required in ("kind", "path"):
+                if required not in table:
+                    raise self.fail(f"{where}.{required}", STORE[required].expected)
+            kind = self.value(table, STORE["kind"], where)
+            if kind not in STORE_KINDS:
+                raise self.fail(f"{where}.kind", STORE["kind"].expected, kind)
+            path = self.template(self.value(table, STORE["path"], where), f"{where}.path")
+            query = self.value(table, STORE["query"], where)
+            if query is not None and kind != "sqlite":
+                raise self.fail(f"{where}.query", "no query: only a sqlite store takes one")
+            out.append(StoreSpec(name, cast(StoreKind, kind), path.rstrip("/") or ".", query))
         return tuple(out)
 
-    def invariant_by_name(self, ref: str, key: str) -> Invariant:
-        if ref in BUILTIN:
-            return BUILTIN[ref]
-        if ref == CHILDREN_SUCCEED:
-            return Invariant(ref, "quiescent", children_succeed_check(self.expected))
-        if ref in {item.invariant for item in self.evidence}:
-            return Invariant(ref, "quiescent", nothing)  # with_evidence fills it
-        if ":" not in ref:
-            raise self.fail(key, "a built-in invariant (" + ", ".join([*BUILTIN, CHILDREN_SUCCEED])
-                            + "), one an [[evidence]] table names or a `module:function` "
-                            "plugin", ref)
-        module_name, _, func_name = ref.partition(":")
-        base = str(self.base_dir)  # plugins usually sit beside their scenario file
-        if self.plugins and base not in sys.path:
-            sys.path.insert(0, base)
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise self.fail(key, f"an importable module:function plugin "
-                                 f"(importing {module_name} failed: {exc})", ref) from exc
-        func = getattr(module, func_name, None)
-        if not callable(func):
-            raise self.fail(key, f"a function {func_name} in module {module_name}", ref)
-        when = getattr(func, "when", "quiescent")
-        if when not in WHENS:
-            raise self.fail(key, f"a plugin whose `when` attribute is one of {', '.join(WHENS)}",
-                            when)
-        return Invariant(func_name, when, cast(Check, func))
+    def archive(self, value: Any) -> ArchivePolicy:
+        table = self.table(value, "archive", ARCHIVE)
+        return ArchivePolicy(include=self.value(table, ARCHIVE["include"], "archive", ()),
+                             exclude=self.value(table, ARCHIVE["exclude"], "archive"))
 
     def transients(self, value: Any, invariant_names: set[str]) -> tuple[Transient, ...]:
         out: list[Transient] = []
         for where, table in self.tables(value, "transients", TRANSIENT):
-            if "pattern" not in table:
-                raise self.fail(f"{where}.pattern", TRANSIENT["pattern"].expected)
-            raw = self.value(table, TRANSIENT["pattern"], where)
-            try:
-                pattern = re.compile(raw)
-            except re.error as exc:
-                raise self.fail(f"{where}.pattern", f"a regular expression ({exc})", raw) from exc
+            pattern = self.regex(table, TRANSIENT["pattern"], where)
             names: frozenset[str] | None = None
             if "invariants" in table:
                 listed = table["invariants"]
@@ -413,52 +413,3 @@ class _Parser:
                 names = frozenset(listed)
             out.append(Transient(pattern, names))
         return tuple(out)
-
-    def expected_failures(self, value: Any, labels: set[str]) -> tuple[ExpectedFailure, ...]:
-        out: list[ExpectedFailure] = []
-        for where, table in self.tables(value, "expected_failures", EXPECTED_FAILURE):
-            pattern = self.regex(table, EXPECTED_FAILURE["pattern"], where)
-            exits = table.get("exit")
-            if exits is not None and (not isinstance(exits, list) or not all(
-                    isinstance(e, int) and not isinstance(e, bool) for e in exits)):
-                raise self.fail(f"{where}.exit", EXPECTED_FAILURE["exit"].expected, exits)
-            ops = table.get("ops")
-            if ops is not None:
-                if not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
-                    raise self.fail(f"{where}.ops", EXPECTED_FAILURE["ops"].expected, ops)
-                for j, label in enumerate(ops):
-                    if label not in labels:
-                        raise self.fail(f"{where}.ops[{j}]", "the label of one of the "
-                                        "scenario's commands (" + ", ".join(sorted(labels))
-                                        + ")", label)
-            out.append(ExpectedFailure(pattern, None if exits is None else frozenset(exits),
-                                       None if ops is None else frozenset(ops)))
-        return tuple(out)
-
-    def evidence_patterns(self, value: Any) -> tuple[Evidence, ...]:
-        out: list[Evidence] = []
-        for where, table in self.tables(value, "evidence", EVIDENCE):
-            pattern = self.regex(table, EVIDENCE["pattern"], where)
-            out.append(Evidence(pattern, self.value(table, EVIDENCE["invariant"], where),
-                                self.value(table, EVIDENCE["means"], where)))
-        return tuple(out)
-
-    def regex(self, table: Mapping[str, Any], key: Key, where: str) -> re.Pattern[str]:
-        if key.name not in table:
-            raise self.fail(f"{where}.{key.name}", key.expected)
-        raw = self.value(table, key, where)
-        try:
-            return re.compile(raw)
-        except re.error as exc:
-            raise self.fail(f"{where}.{key.name}", f"a regular expression ({exc})", raw) from exc
-
-    def model(self, value: Any, fixtures: str) -> Invariant:
-        table = self.table(value, "model", MODEL)
-        if "plugin" not in table:
-            raise self.fail("model.plugin", MODEL["plugin"].expected)
-        name = self.value(table, MODEL["plugin"], "model")
-        try:
-            model = load_model(name, [self.base_dir, (self.base_dir / fixtures).resolve()])
-        except ModelError as exc:
-            raise self.fail("model.plugin", f"a usable model module ({exc})", name) from exc
-        return Invariant(SERIALIZABLE, "quiescent", serializable_check(model))

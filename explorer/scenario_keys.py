@@ -18,11 +18,11 @@ from explorer.confine import inside
 from explorer.intercept.groups import DEFAULT_GROUPS, GROUPS
 from explorer.outcomes import EVIDENCE_INVARIANT
 from explorer.scheduling.factory import CHECKPOINT_MODES, DEFAULT_CHECKPOINTS
-from explorer.snapshot import Layout
+from explorer.stores import STORE_KINDS
 
 Kind = Literal[
     "string", "text", "integer", "number", "argv", "args", "env", "path", "tables", "table",
-    "list", "regex", "repo_path",
+    "list", "regex", "repo_path", "inherit", "globs",
 ]
 
 _EXPECTED: dict[Kind, str] = {
@@ -39,6 +39,8 @@ _EXPECTED: dict[Kind, str] = {
     "list": "a list",
     "regex": "a non-empty string",
     "repo_path": "a relative path inside the repo dir (no leading /, no .. above it)",
+    "inherit": "true, false or a list of variable names",
+    "globs": "a list of globs relative to the repo dir",
 }
 
 
@@ -102,7 +104,10 @@ TOP = Table("", (
         "absolute (it may be outside the repo dir)", default_as="the file's dir",
         expected_as="an existing directory"),
     Key("command", "argv", "argv prefix that an op's `args` are appended to"),
-    Key("env", "env", "NAME = template: the children's environment, on top of the explorer's"),
+    Key("env", "env", "NAME = template: the children's environment, on top of what they "
+        "inherit; NAME = false unsets one, `unset = [NAMES]` several"),
+    Key("inherit_env", "inherit", "what the children inherit of the explorer's environment: "
+        "true (all of it), false (nothing) or a list of the variable names allowed", True),
     Key("services", "tables", "processes started before the setup (below)"),
     Key("setup", "tables", "commands run one by one before the iterations (block 0)"),
     Key("ops", "tables", "the concurrent children of every iteration (at least one)",
@@ -111,10 +116,12 @@ TOP = Table("", (
         "a copy to tell healed breaks from persistent ones"),
     Key("watch", "list", "paths in the repo dir whose changes are watched", (".",),
         expected_as="a non-empty list of paths relative to the repo dir"),
-    Key("layout", "table", "where the stores live in the repo dir (below)"),
+    Key("stores", "table", "the target's state, one `[stores.NAME]` table a store (below)"),
+    Key("archive", "table", "what of the repo dir each iteration's start archive holds "
+        "(below)"),
     Key("invariants", "list", 'what must hold: built-in names, "module:function" plugins, or '
-        "{check, name, when} tables", default_as="the built-ins",
-        expected_as="a non-empty list of names, `module:function` strings or tables"),
+        "{check, name, when, with} tables", default_as="none",
+        expected_as="a list of names, `module:function` strings or tables"),
     Key("transients", "tables", "output lines that document a tolerated break (below)"),
     Key("expected_failures", "tables", "failures an op may end with that `children_succeed` "
         "accepts (below)"),
@@ -151,6 +158,7 @@ INVARIANT = Table("invariants = [{...}]", (
     Key("name", "string", "the name its breaks carry", default_as="the check's"),
     Key("when", "string", "always (also while children run), quiescent or final",
         default_as="the check's"),
+    Key("with", "table", "a built-in's options (see the built-ins below)"),
 ))
 
 EXPECTED_FAILURE = Table("[[expected_failures]]", (
@@ -174,10 +182,18 @@ MODEL = Table("[model]", (
         "for beside the file and in `fixtures`"),
 ))
 
-LAYOUT = Table("[layout]", (
-    Key("lockfile", "repo_path", "the lockfile", Layout.lockfile),
-    Key("catalog", "repo_path", "the SQLite catalog", Layout.catalog),
-    Key("tree", "repo_path", "the extracted tree", Layout.tree),
+STORE = Table("[stores.NAME]", (
+    Key("kind", "string", "what the store is: " + ", ".join(STORE_KINDS),
+        expected_as="one of " + ", ".join(STORE_KINDS)),
+    Key("path", "repo_path", "relative to the repo dir; templates and globs (`*`, `**`) "
+        "allowed; it must stay inside the repo dir"),
+    Key("query", "string", "sqlite: the read-only query whose rows the trace records and "
+        "the faces show", default_as="every table, whole"),
+))
+
+ARCHIVE = Table("[archive]", (
+    Key("include", "globs", "what is archived", default_as="everything"),
+    Key("exclude", "globs", "what is not (a target's tooling inside the repo dir)", ()),
 ))
 
 CHECKPOINTS = Table("[checkpoints]", (
@@ -193,7 +209,7 @@ CHECKPOINTS = Table("[checkpoints]", (
 ))
 
 TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, MODEL,
-          LAYOUT, CHECKPOINTS)
+          STORE, ARCHIVE, CHECKPOINTS)
 
 # What templates may name besides one placeholder per service (its URL).
 PLACEHOLDERS: dict[str, str] = {
@@ -214,6 +230,9 @@ def reference() -> str:
         for key in table:
             default = f" (default: {key.default_words})" if key.default_words else ""
             lines.append(f"- `{key.name}`: {key.meaning}{default}")
-    lines.append("\nPlaceholders in templates (argv, env), besides one per service:\n")
+    lines.append("\nPlaceholders in templates (argv, env, store paths), besides one per "
+                 "service:\n")
     lines.extend(f"- `{{{name}}}`: {meaning}" for name, meaning in PLACEHOLDERS.items())
+    lines.append("- `{env:NAME}`: the explorer's environment variable NAME (unset: a scenario "
+                 "error)")
     return "\n".join(lines).strip() + "\n"

@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from explorer.events import Break
-from explorer.invariants import Check, Transcript
+from explorer.invariants import Transcript
 from explorer.outcomes import History
 from explorer.snapshot import Snapshot
 
@@ -202,41 +202,40 @@ def _entity(left: Any, end: Any) -> str | None:
     return None
 
 
-def serializable_check(model: Model) -> Check:
-    """The check of `serializable` for one model."""
-
-    def serializable(snapshot: Snapshot, outputs: Sequence[Transcript]) -> list[Break]:
-        if not isinstance(outputs, History) or outputs.start is None:
-            return []  # the heal's reconcile on a copy, or a block not begun
-        ops = []
-        for out in outputs:
-            span = outputs.span(out.child)
-            if (span is None or span.killed or span.started is None or span.ended is None
-                    or out.returncode is None):
-                return []  # still running, or killed by the explorer: nothing to judge
-            ops.append(Done(Op(out.label, span.argv), out.returncode, out.lines,
-                            span.started, span.ended))
-        start, end = model.observe(outputs.start), model.observe(snapshot)
-        if start is None or end is None:
-            return []  # the model cannot read the stores: other invariants say why
-        try:
-            found, closest = explain(model, start, ops, end)
-        except _TooMany:
-            return []
-        if found is not None:
-            return []
-        order = " → ".join(ops[i].op.label for i in closest.order)
-        if closest.left is not None:
-            why = (f"every op reports as the model expects in the order {order}, but it "
-                   f"leaves {model.describe(closest.left)} where the stores have "
-                   f"{model.describe(end)}")
-            entity = _entity(closest.left, end)
-        else:
-            shown = f"{order}: " if len(closest.order) > 1 else ""
-            why = f"the closest order explains {closest.explained} of {len(ops)}; {shown}" \
-                  f"{closest.why}"
-            entity = None
-        return [Break(SERIALIZABLE, f"no serial order of the {len(ops)} ops explains what "
-                      f"each reported and the final state; {why}", extension=entity)]
-
-    return serializable
+def serializable(
+    snapshot: Snapshot, outputs: Sequence[Transcript], *, model: Model
+) -> list[Break]:
+    """Some serial order of the block's ops explains what each reported and the state the
+    stores end in, by the scenario's model (`[model]`)."""
+    if not isinstance(outputs, History) or outputs.start is None:
+        return []  # the heal's reconcile on a copy, or a block not begun
+    ops = []
+    for out in outputs:
+        span = outputs.span(out.child)
+        if (span is None or span.killed or span.started is None or span.ended is None
+                or out.returncode is None):
+            return []  # still running, or killed by the explorer: nothing to judge
+        ops.append(Done(Op(out.label, span.argv), out.returncode, out.lines,
+                        span.started, span.ended))
+    start, end = model.observe(outputs.start), model.observe(snapshot)
+    if start is None or end is None:
+        return []  # the model cannot read the stores: other invariants say why
+    try:
+        found, closest = explain(model, start, ops, end)
+    except _TooMany:
+        return []
+    if found is not None:
+        return []
+    order = " → ".join(ops[i].op.label for i in closest.order)
+    if closest.left is not None:
+        why = (f"every op reports as the model expects in the order {order}, but it "
+               f"leaves {model.describe(closest.left)} where the stores have "
+               f"{model.describe(end)}")
+        entity = _entity(closest.left, end)
+    else:
+        shown = f"{order}: " if len(closest.order) > 1 else ""
+        why = f"the closest order explains {closest.explained} of {len(ops)}; {shown}" \
+              f"{closest.why}"
+        entity = None
+    return [Break(SERIALIZABLE, f"no serial order of the {len(ops)} ops explains what "
+                  f"each reported and the final state; {why}", extension=entity)]

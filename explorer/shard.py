@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from explorer.scenario import DEFAULT_SCENARIO, Scenario
-from explorer.snapshot import restore_archive
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 _SEEDS = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
@@ -108,13 +106,3 @@ def header_fields(scenario: Scenario, options: dict[str, Any]) -> dict[str, Any]
     work = {name: value for name, value in options.items() if name not in PER_JOB_OPTIONS}
     work["iterations"] = iterations
     return {"options": work, "scenario_digest": scenario_digest(scenario), "shard": share}
-
-
-def restore_repo(repo: Path, archive: str) -> None:
-    """Empty the repo dir (kept: the watcher watches it) and recreate it from an archive."""
-    for entry in list(repo.iterdir()):
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-    restore_archive(archive, repo)

@@ -1,213 +1,226 @@
-"""Reading the three stores of the system under test, without disturbing it.
+"""A snapshot: what the target's declared stores said at one moment, for the invariants.
 
-The explorer reads while children write. Its reads must never make a child
-fail and never change a file: the catalog is read from a private copy (see
-`read_catalog`), so the explorer takes no SQLite lock and never writes,
-checkpoints or deletes the WAL.
+It is read while the children hold still (parked at checkpoints, or gone), so
+the stores agree with each other; that is what goes into the trace. A plugin
+invariant gets the `Snapshot` object: the stores by their declared names
+(parsed JSON, text, SQLite rows and any read-only query, tree listings), lazy
+reads of any other file in the repo dir (read when asked, so consistent only
+while the children hold still), and the previous snapshot of the block.
 """
 
 from __future__ import annotations
 
-import atexit
-import base64
-import contextlib
-import io
+import json
 import os
-import shutil
-import sqlite3
-import tarfile
-import tempfile
-import threading
-import time
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any, Literal
 
-from explorer.events import CatalogRow, Phase, StateSnapshot
+from explorer.confine import inside
+from explorer.events import Cell, Phase, StateSnapshot, StoreItem, StoreState
+from explorer.stores import DatabaseBusy, StoreSpec, read_store, read_text, run_query
 
-CATALOG_QUERY = (
-    "SELECT name, version, kind, type, bundle_path, state FROM catalog "
-    "ORDER BY name, version, kind, type, bundle_path, state"
-)
-COPY_RETRIES = 20
+Row = dict[str, Cell]
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where the three stores live, relative to the repo dir."""
-
-    lockfile: str = "extensions/models/upstream_extensions.json"
-    catalog: str = ".swamp/_extension_catalog.db"
-    tree: str = ".swamp/pulled-extensions"
+class StoreError(LookupError):
+    """A check asked for a store the scenario does not declare, or one of the wrong kind."""
 
 
-def catalog_files(layout: Layout) -> frozenset[str]:
-    """The catalog and its journals, relative to the repo dir: a change to one of them is
-    a catalog write."""
-    return frozenset(layout.catalog + suffix for suffix in ("", "-wal", "-journal"))
-
-
-@dataclass(frozen=True)
 class Snapshot:
-    """What the three stores said at one moment: the input of every invariant."""
+    """The stores at one moment; see the module's doc. Two snapshots are equal when their
+    stores said the same."""
 
-    lockfile: str | None  # raw text; None when the file does not exist
-    catalog: tuple[CatalogRow, ...] = ()
-    files: tuple[str, ...] = ()  # under the tree, relative to it, sorted
+    def __init__(
+        self,
+        stores: Iterable[StoreState] = (),
+        *,
+        repo: Path | None = None,
+        images: Mapping[tuple[str, str], bytes] | None = None,
+        previous: Snapshot | None = None,
+    ) -> None:
+        self.stores: dict[str, StoreState] = {s.name: s for s in stores}
+        self.repo = repo  # None for a snapshot rebuilt from a trace: no lazy reads
+        self.previous = previous
+        self._images = dict(images or {})  # (store, item path) -> database image
+        self._reads: dict[str, str | None] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Snapshot) and other.stores == self.stores
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Snapshot({list(self.stores.values())!r})"
+
+    @classmethod
+    def from_event(cls, event: StateSnapshot) -> Snapshot:
+        return cls(event.all_stores())
 
     def to_event(self, *, t: float, iteration: int, phase: Phase) -> StateSnapshot:
-        return StateSnapshot(
-            t=t, iteration=iteration, phase=phase, lockfile=self.lockfile,
-            catalog=list(self.catalog), files=list(self.files),
-        )
+        return StateSnapshot(t=t, iteration=iteration, phase=phase,
+                             stores=list(self.stores.values()))
 
+    def detached(self) -> Snapshot:
+        """The same stores without a previous snapshot (so snapshots never chain)."""
+        return Snapshot(self.stores.values(), repo=self.repo, images=self._images)
 
-def store_stamp(root: Path, layout: Layout) -> tuple[object, ...]:
-    """(mtime, size) of the lockfile and the catalog's files, and the tree's file names: a
-    cheap "did they change?" (the tree too, so an extraction is seen at the step that made
-    it, not later by the watcher)."""
-    stamps: list[object] = [tuple(sorted(
-        os.path.join(d, f) for d, _, fs in os.walk(root / layout.tree) for f in fs))]
-    for name in (layout.lockfile, *sorted(catalog_files(layout))):
+    # -- the declared stores ----------------------------------------------------------------
+
+    def store(self, name: str, kind: str | None = None) -> StoreState:
+        state = self.stores.get(name)
+        if state is None:
+            raise StoreError(f"no store named {name!r} (the scenario declares: "
+                             f"{', '.join(sorted(self.stores)) or 'none'})")
+        if kind is not None and state.kind != kind:
+            raise StoreError(f"store {name!r} is a {state.kind} store, not {kind}")
+        return state
+
+    def exists(self, name: str) -> bool:
+        return bool(self.store(name).items)
+
+    def texts(self, name: str) -> dict[str, str]:
+        """Each file a json or text store names: path (relative to the repo dir) -> text."""
+        return {i.path: i.text for i in self.store(name).items if i.text is not None}
+
+    def text(self, name: str) -> str | None:
+        """The text of a store's one file; None when it does not exist."""
+        return next(iter(self.texts(name).values()), None)
+
+    def json(self, name: str, default: Any = None) -> Any:
+        """A json store's one file, parsed; `default` when it does not exist. Raises
+        ValueError (json.JSONDecodeError) when it does not parse."""
+        text = self.text(name)
+        return default if text is None else json.loads(text)
+
+    def jsons(self, name: str) -> dict[str, Any]:
+        """Each file of a json store, parsed; the ones that do not parse are left out."""
+        out = {}
+        for path, text in self.texts(name).items():
+            try:
+                out[path] = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def files(self, name: str, relative_to: Literal["tree", "repo"] | None = None) -> list[str]:
+        """The files (and links) under a tree store, sorted: relative to the tree when its
+        path names one dir, relative to the repo dir when it is a glob (or when asked)."""
+        items = self.store(name, "tree").items
+        if relative_to is None:
+            relative_to = "tree" if len(items) <= 1 and not _is_glob(items) else "repo"
+        if relative_to == "tree":
+            return sorted(f for item in items for f in item.files)
+        return sorted(f"{item.path}/{f}" if item.path not in (".", "") else f
+                      for item in items for f in item.files)
+
+    def rows(self, name: str, table: str | None = None) -> list[Row]:
+        """Recorded rows of a sqlite store, as dicts: its query's, or one table's."""
+        out: list[Row] = []
+        for item in self.store(name, "sqlite").items:
+            for t in item.tables:
+                if table is None or t.name == table:
+                    out.extend(dict(zip(t.columns, row, strict=False)) for row in t.rows)
+        return out
+
+    def query(self, name: str, sql: str, params: tuple[object, ...] = ()) -> list[Row]:
+        """Any query on a sqlite store as it was at this snapshot (a private image: nothing
+        it does reaches the target); [] when the database does not exist."""
+        self.store(name, "sqlite")
+        out: list[Row] = []
+        for (store, _path), image in self._images.items():
+            if store == name:
+                table = run_query(image, sql, params)
+                out.extend(dict(zip(table.columns, row, strict=False)) for row in table.rows)
+        return out
+
+    def entity_names(self) -> set[str]:
+        """Names the stores list: a JSON object's keys, a table's first column, a tree's
+        top entries (`@scope/name` as one). What a killed child's argv is matched against."""
+        names: set[str] = set()
+        for state in self.stores.values():
+            for item in state.items:
+                if state.kind == "json" and item.text is not None:
+                    try:
+                        data = json.loads(item.text)
+                    except json.JSONDecodeError:
+                        continue
+                    if isinstance(data, dict):
+                        names.update(map(str, data))
+                for table in item.tables:
+                    names.update(str(row[0]) for row in table.rows if row and row[0] is not None)
+                names.update(top_entry(f) for f in item.files)
+        return names
+
+    # -- anything else in the repo dir, read when asked -------------------------------------
+
+    def _path(self, rel: str) -> Path:
+        if self.repo is None:
+            raise StoreError("this snapshot was read back from a trace: only its stores")
+        if not inside(rel):
+            raise StoreError(f"{rel!r} is not a path inside the repo dir")
+        return self.repo / rel
+
+    def read(self, rel: str) -> str | None:
+        """A file in the repo dir (read once per snapshot); None when it does not exist."""
+        if rel not in self._reads:
+            self._reads[rel] = read_text(self._path(rel))
+        return self._reads[rel]
+
+    def read_json(self, rel: str, default: Any = None) -> Any:
+        text = self.read(rel)
+        return default if text is None else json.loads(text)
+
+    def listdir(self, rel: str = ".") -> list[str]:
+        """Names in a dir of the repo dir, sorted; [] when it does not exist."""
         try:
-            st = os.stat(root / name)
-        except OSError:
-            stamps.append(None)
-        else:
-            stamps.append((st.st_mtime_ns, st.st_size))
-    return tuple(stamps)
+            return sorted(os.listdir(self._path(rel)))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def glob(self, pattern: str) -> list[str]:
+        """Paths in the repo dir matching a glob (`**` spans dirs), relative to it, sorted."""
+        return StoreSpec("glob", "text", pattern).matches(self._path("."))
 
 
-class CatalogBusy(Exception):
-    """The catalog kept changing under every attempt to copy it."""
+def _is_glob(items: list[StoreItem]) -> bool:
+    return any(c in "*?[" for item in items for c in item.path)
 
 
-def read_lockfile(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _copy_consistent(db: Path, dest: Path) -> bool:
-    """Copy the database and its WAL; False if either changed while copying."""
-    wal = db.with_name(db.name + "-wal")
-    before = (_stamp(db), _stamp(wal))
-    try:
-        shutil.copyfile(db, dest)
-        if before[1] is not None:
-            shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
-        else:
-            dest.with_name(dest.name + "-wal").unlink(missing_ok=True)
-    except FileNotFoundError:
-        return False
-    return (_stamp(db), _stamp(wal)) == before
-
-
-def read_catalog(db: Path) -> tuple[CatalogRow, ...]:
-    """Every catalog row, or () when there is no catalog yet; raises CatalogBusy.
-
-    The rows are read from a private copy of the database and its WAL. Even a
-    `mode=ro` connection opens the WAL for writing and touches it (a file
-    change the watcher would report, and a lock a child could trip over); a
-    copy takes no lock at all. A copy made while a writer appended is
-    detected (size or mtime moved) and retried; SQLite's WAL checksums make a
-    torn last frame invisible, so a consistent copy is a committed state.
-    """
-    if not db.exists():
-        return ()
-    copy = _scratch() / "catalog.db"
-    for stale in (copy, copy.with_name("catalog.db-wal"), copy.with_name("catalog.db-shm")):
-        stale.unlink(missing_ok=True)
-    for attempt in range(COPY_RETRIES):
-        if _copy_consistent(db, copy):
-            break
-        if not db.exists():
-            return ()
-        time.sleep(0.002 * (attempt + 1))  # a writer is mid-commit: let it finish
-    else:
-        raise CatalogBusy(str(db))
-    # Read-only even on the copy: no checkpoint and no fsync when it closes.
-    conn = sqlite3.connect(f"file:{quote(str(copy))}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(CATALOG_QUERY).fetchall()
-    except sqlite3.DatabaseError:
-        return ()  # no table yet, or a file that is not (yet) a database
-    finally:
-        conn.close()
-    return tuple(CatalogRow(*(str(v) for v in row)) for row in rows)
-
-
-_local = threading.local()
-_scratch_dirs: list[str] = []
-
-
-def _scratch() -> Path:
-    """This thread's private dir for catalog copies (reads may run in several threads)."""
-    path: str | None = getattr(_local, "scratch", None)
-    if path is None or not os.path.isdir(path):
-        path = _local.scratch = tempfile.mkdtemp(prefix="race-explorer-catalog-")
-        _scratch_dirs.append(path)
-    return Path(path)
-
-
-@atexit.register
-def _remove_scratch_dirs() -> None:
-    for path in _scratch_dirs:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def list_tree(tree: Path) -> tuple[str, ...]:
-    """Files (not directories) under the tree, relative to it, sorted."""
-    found: list[str] = []
-    for dirpath, _dirs, files in os.walk(tree):
-        rel = os.path.relpath(dirpath, tree)
-        for name in files:
-            found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
-    return tuple(sorted(found))
+def top_entry(path: str) -> str:
+    """`@scope/name/...` -> `@scope/name`; `name/...` -> `name`."""
+    parts = path.split("/")
+    return "/".join(parts[:2]) if parts[0].startswith("@") and len(parts) > 1 else parts[0]
 
 
 def read_snapshot(
-    repo: Path, layout: Layout, previous: Snapshot | None = None, *, catalog_changed: bool = True
+    repo: Path,
+    specs: Iterable[StoreSpec],
+    previous: Snapshot | None = None,
+    *,
+    changed: Collection[str] | None = None,
 ) -> Snapshot:
-    """The stores now. With `previous`, a catalog known unchanged (the watcher saw no write
-    to it) or one that never holds still keeps the previous rows."""
-    if previous is not None and not catalog_changed:
-        return Snapshot(lockfile=read_lockfile(repo / layout.lockfile),
-                        catalog=previous.catalog, files=list_tree(repo / layout.tree))
-    try:
-        catalog = read_catalog(repo / layout.catalog)
-    except CatalogBusy:
-        catalog = previous.catalog if previous else ()
-    return Snapshot(
-        lockfile=read_lockfile(repo / layout.lockfile),
-        catalog=catalog,
-        files=list_tree(repo / layout.tree),
-    )
-
-
-def archive_dir(root: Path) -> str:
-    """The whole dir as base64 tar.gz (SQLite's -shm left out: it is rebuilt on open)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
-        for path in sorted(root.rglob("*")):
-            if path.name.endswith("-shm"):
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                tar.add(path, arcname=path.relative_to(root).as_posix(), recursive=False)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def restore_archive(archive: str, dest: Path) -> None:
-    """Recreate a dir from `archive_dir()` output (dest is created; it should be empty)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(archive)), mode="r:gz") as tar:
-        tar.extractall(dest, filter="data")
+    """The stores now. With `previous`, the stores not in `changed` (the watcher saw no
+    write to them) and a database that never holds still keep what they said before."""
+    states: list[StoreState] = []
+    images: dict[tuple[str, str], bytes] = {}
+    for spec in specs:
+        kept = previous is not None and spec.name in previous.stores
+        if kept and changed is not None and spec.name not in changed:
+            assert previous is not None
+            states.append(previous.stores[spec.name])
+            images.update({k: v for k, v in previous._images.items() if k[0] == spec.name})
+            continue
+        try:
+            reading = read_store(repo, spec)
+        except DatabaseBusy:
+            if kept and previous is not None:
+                states.append(previous.stores[spec.name])
+                images.update({k: v for k, v in previous._images.items() if k[0] == spec.name})
+            else:
+                states.append(StoreState(spec.name, spec.kind))
+            continue
+        states.append(reading.state)
+        images.update({(spec.name, path): image for path, image in reading.images.items()})
+    return Snapshot(states, repo=repo, images=images,
+                    previous=previous.detached() if previous is not None else None)

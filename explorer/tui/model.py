@@ -224,8 +224,7 @@ class BlockView:
             self.state.version += 1
             return {"state"}
         if isinstance(event, StateSnapshot):
-            if self.state.snapshot is not None:
-                self.state.previous_lockfile = self.state.snapshot.lockfile
+            self.state.previous = self.state.snapshot
             self.state.snapshot = event
             self.state.version += 1
             self._mark(event.t, None, "snapshot", f"snapshot ({event.phase})")

@@ -1,4 +1,5 @@
-"""The watched state: lockfile (what changed highlighted), catalog rows, tree, file feed."""
+"""The watched state, by the stores' declared names: documents (what changed highlighted),
+database rows, trees, and the file feed."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from explorer.events import StateSnapshot
+from explorer.events import StoreState
 from explorer.tui.line_view import LineView, printable
 from explorer.tui.messages import StateUpdated
-from explorer.tui.state_view import StateView
+from explorer.tui.state_view import DOCUMENT_KINDS, StateView
+
+SHOWN_COLUMNS = ("name", "version", "type", "state")  # when a table has them; else its first 4
 
 
 def lockfile_text(state: StateView) -> Text:
@@ -22,7 +25,7 @@ def lockfile_text(state: StateView) -> Text:
     snap = state.snapshot
     if snap is not None:
         text.append(f"as of {snap.t:.3f}s ({snap.phase})\n", style="dim")
-    for line, changed in state.lockfile_lines():
+    for line, changed in state.document_lines():
         if changed:
             text.append("▌", style="bold yellow")
             text.append(line + "\n", style="bold yellow")
@@ -32,24 +35,55 @@ def lockfile_text(state: StateView) -> Text:
     return text
 
 
-def catalog_table(snap: StateSnapshot | None) -> Table | Text:
-    if snap is None or not snap.catalog:
-        return Text("(no catalog rows)", style="dim")
+def store_rows(stores: list[StoreState]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, columns, rows) of each table the sqlite stores recorded, as strings."""
+    out = []
+    for store in stores:
+        for item in store.items:
+            for t in item.tables:
+                shown = [c for c in SHOWN_COLUMNS if c in t.columns] or t.columns[:4]
+                index = [t.columns.index(c) for c in shown]
+                title = store.name if t.name == "query" else f"{store.name}.{t.name}"
+                out.append((title, shown, [[str(row[i]) for i in index] for row in t.rows]))
+    return out
+
+
+def catalog_table(stores: list[StoreState]) -> Table | Text:
+    tables = store_rows(stores)
+    if not any(rows for _, _, rows in tables):
+        names = ", ".join(s.name for s in stores) or "sqlite store"
+        return Text(f"(no {names} rows)", style="dim")
     table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
-    for column in ("name", "version", "type", "state"):
+    title, columns, _ = tables[0]
+    for column in columns:
         table.add_column(column, no_wrap=True, overflow="ellipsis")
-    for row in snap.catalog:
-        style = "dim" if row.state == "Tombstoned" else ""
-        table.add_row(row.name, row.version, row.type, row.state, style=style)
+    for name, _, rows in tables:
+        if len(tables) > 1:
+            table.add_row(Text(name, style="bold"))
+        for row in rows:
+            style = "dim" if "Tombstoned" in row else ""
+            table.add_row(*row, style=style)
     return table
 
 
-def files_tree(snap: StateSnapshot | None) -> Tree | Text:
-    if snap is None or not snap.files:
-        return Text("(no pulled extensions)", style="dim")
-    root = Tree("pulled-extensions/", guide_style="dim")
+def tree_files(stores: list[StoreState]) -> list[str]:
+    """The trees' files, each under its store's name when there are several."""
+    items = [(s.name, i) for s in stores for i in s.items]
+    if len(items) == 1:
+        return items[0][1].files
+    return [f"{name}:{item.path}/{f}" for name, item in items for f in item.files]
+
+
+def files_tree(stores: list[StoreState]) -> Tree | Text:
+    files = tree_files(stores)
+    if not files:
+        return Text(f"(no files under {', '.join(s.name for s in stores) or 'a tree'})",
+                    style="dim")
+    items = [i for s in stores for i in s.items]
+    label = items[0].path.rstrip("/").rsplit("/", 1)[-1] + "/" if len(items) == 1 else ""
+    root = Tree(label or "trees", guide_style="dim")
     nodes: dict[tuple[str, ...], Tree] = {(): root}
-    for path in snap.files:
+    for path in files:
         parts = tuple(path.split("/"))
         for depth in range(1, len(parts) + 1):
             key = parts[:depth]
@@ -127,6 +161,7 @@ class StatePane(Vertical):
         self._shown: dict[str, object] = {}  # per tab, what it shows (to skip no-op updates)
         self._heights: dict[str, int] = {}
         self.feed = FeedView()
+        self._titles: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with TabbedContent():
@@ -148,9 +183,21 @@ class StatePane(Vertical):
     def on_state_updated(self, message: StateUpdated) -> None:
         self.state = message.state
         self.shown_version = message.version
+        self._title_tabs(message.state)
         lockfile = lockfile_text(message.state)
         self.lockfile_plain = lockfile.plain
         self._render_tab(self.query_one(TabbedContent).active, lockfile)
+
+    def _title_tabs(self, state: StateView) -> None:
+        """Each tab is titled by the declared names of the stores it shows."""
+        tabs = self.query_one(TabbedContent)
+        for tab, kinds in (("tab-lockfile", DOCUMENT_KINDS), ("tab-catalog", ("sqlite",)),
+                           ("tab-tree", ("tree",))):
+            names = [s.name for s in state.stores(*kinds)]
+            title = ", ".join(names).capitalize() if names else "—"
+            if self._titles.get(tab) != title:
+                self._titles[tab] = title
+                tabs.get_tab(tab).label = title
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if self.state is not None and event.pane.id:
@@ -165,18 +212,19 @@ class StatePane(Vertical):
         state = self.state
         if state is None:
             return
-        snap = state.snapshot
         content: Text | Table | Tree
         if tab == "tab-lockfile":
             content = lockfile if lockfile is not None else lockfile_text(state)
             key: object = content.plain
             height = len(content.plain.splitlines())
         elif tab == "tab-catalog":
-            content, key = catalog_table(snap), tuple(snap.catalog) if snap else ()
-            height = len(snap.catalog) + 1 if snap else 1
+            stores = state.stores("sqlite")
+            content, key = catalog_table(stores), repr(stores)
+            height = sum(len(rows) + 1 for _, _, rows in store_rows(stores)) or 1
         elif tab == "tab-tree":
-            content, key = files_tree(snap), tuple(snap.files) if snap else ()
-            height = tree_lines(snap.files if snap else ())
+            files = tree_files(state.stores("tree"))
+            content, key = files_tree(state.stores("tree")), tuple(files)
+            height = tree_lines(files)
         elif tab == "tab-changes":
             last = state.feed[-1] if state.feed else None
             if self._shown.get(tab) != (key := (id(state), len(state.feed), last)):

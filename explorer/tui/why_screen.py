@@ -30,7 +30,7 @@ from explorer.trace import TraceError, TraceReader
 from explorer.tui.history import History
 from explorer.tui.line_view import printable
 from explorer.tui.shorten import short_checkpoint
-from explorer.why import STORES, Step, Why, explain
+from explorer.why import Step, Why, explain
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,8 @@ def _diff_table(why: Why) -> Table | Text:
     table.add_column("last consistent" + (f", after step {before.after_step}" if before
                                           else ": never, in this iteration's looks"), ratio=1)
     table.add_column(f"first broken, after step {broken.after_step}", ratio=1)
-    for store in STORES:
+    # the stores by the names the scenario declared, in the order the look gave them
+    for store in dict.fromkeys([*(before.view if before else {}), *broken.view]):
         old = before.view.get(store, "?") if before else "—"
         new = broken.view.get(store, "?")
         changed = before is not None and old != new

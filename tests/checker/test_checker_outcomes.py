@@ -10,11 +10,11 @@ from explorer.events import Break
 from explorer.invariants import Transcript
 from explorer.outcomes import History, Span
 from explorer.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
-from explorer.snapshot import Snapshot
+from tests.core.core_helpers import reference_snapshot
 
 SCENARIO = load_scenario(None)
 CHECKS = {inv.name: inv for inv in SCENARIO.invariants}
-AGREEING = Snapshot(lockfile="{}")
+AGREEING = reference_snapshot(lockfile="{}")
 
 
 def history(*children: tuple[str, int | None, list[str]], kind: str = "iteration",

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from explorer.events import Break
 from explorer.invariants import Transcript
 from explorer.outcomes import History, Span
-from explorer.serial import load_model, serializable_check
+from explorer.serial import load_model, serializable
 from explorer.snapshot import Snapshot
-from tests.core.core_helpers import REPO_ROOT
+from tests.core.core_helpers import REPO_ROOT, reference_snapshot
 
 MODEL = load_model("lifecycle.model", [REPO_ROOT / "fixtures"])
-CHECK = serializable_check(MODEL)
+CHECK = partial(serializable, model=MODEL)
 ALPHA, BETA = "@stress/alpha", "@stress/beta"
 ARGV = {
     "pull alpha": ("extension", "pull", f"{ALPHA}@1.0.0"),
@@ -24,8 +25,8 @@ ARGV = {
 
 def stores(**installed: str) -> Snapshot:
     names = {"alpha": ALPHA, "beta": BETA}
-    return Snapshot(lockfile=json.dumps({names[k]: {"version": v, "files": []}
-                                         for k, v in installed.items()}))
+    return reference_snapshot(lockfile=json.dumps({names[k]: {"version": v, "files": []}
+                                                   for k, v in installed.items()}))
 
 
 def judge(start: Snapshot, end: Snapshot,

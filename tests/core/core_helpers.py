@@ -11,13 +11,32 @@ from pathlib import Path
 
 from watchfiles import watch
 
-from explorer.events import Event, RunFinished
+from explorer.events import CatalogRow, Event, RunFinished, StoreItem, StoreState, StoreTable
 from explorer.runner import Runner, RunOptions
-from explorer.scenario import load_scenario
+from explorer.scenario import DEFAULT_SCENARIO, load_scenario
+from explorer.snapshot import Snapshot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-LIFECYCLE_HEAD = f"""
+def _reference_part(start: str, end: str | None) -> str:
+    """A part of the reference scenario's file, so the tests' scenarios declare its stores
+    exactly as it does."""
+    text = DEFAULT_SCENARIO.read_text(encoding="utf-8")
+    begin = text.index(start)
+    return text[begin: text.index(end, begin)] + "\n" if end else text[begin:]
+
+
+# The store invariants (the rest judge the reference ops, which the tests' ops are not).
+REFERENCE_INVARIANTS = """invariants = [
+    "lockfile_parses",
+    "catalog_matches_lockfile",
+    "tree_matches_lockfile",
+    "no_duplicate_type_error",
+]
+"""
+REFERENCE_STORES = _reference_part("[stores.lockfile]", "\n\n# -- Judging the ops")
+
+LIFECYCLE_HEAD = REFERENCE_INVARIANTS + f"""
 command = ["{{python}}", "-m", "lifecycle", "--repo-dir", "{{repo}}"]
 timeout = 60
 fixtures = '{REPO_ROOT / "fixtures"}'
@@ -41,7 +60,7 @@ args = ["init"]
 [reconcile]
 label = "update"
 args = ["extension", "update"]
-"""
+""" + REFERENCE_STORES
 
 PARTIAL_TRANSIENT = """
 [[transients]]
@@ -139,3 +158,24 @@ def wait_for_text(path: Path, needles: Sequence[str], timeout: float = 60) -> st
         if time.monotonic() > deadline:
             break
     raise AssertionError(f"{path} never held {needles!r}; it holds {text()[-500:]!r}")
+
+
+def reference_snapshot(
+    lockfile: str | None = None, catalog: Sequence[CatalogRow] = (), files: Sequence[str] = ()
+) -> Snapshot:
+    """A snapshot of the reference CLI's three stores, as its scenario declares them."""
+    columns = ["name", "version", "kind", "type", "bundle_path", "state"]
+    rows: list[list[str | int | float | None]] = [
+        [getattr(r, c) for c in columns] for r in catalog]
+    return Snapshot([
+        StoreState("lockfile", "json",
+                   [StoreItem(REFERENCE_LOCKFILE, text=lockfile)] if lockfile is not None else []),
+        StoreState("catalog", "sqlite", [StoreItem(".swamp/_extension_catalog.db", tables=[
+            StoreTable("query", columns, rows)])]),
+        StoreState("tree", "tree", [StoreItem(".swamp/pulled-extensions", files=list(files))]),
+    ])
+
+
+REFERENCE_LOCKFILE = "extensions/models/upstream_extensions.json"
+# The reference scenario's invariants, as its TOML declares them.
+REFERENCE = {inv.name: inv for inv in load_scenario(None).invariants}

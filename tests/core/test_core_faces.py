@@ -59,7 +59,8 @@ def stream() -> list[Event]:
         # the reconcile finds alpha's break as it was: carried over, counted once
         IterationStarted(t=1.0, iteration=4, block="reconcile", children=OPS[:1]),
         IterationFinished(t=1.1, iteration=4, duration=0.1, verdict="failed",
-                          breaks=[replace(HEALED_ALPHA, classification="persistent")]),
+                          breaks=[replace(HEALED_ALPHA, classification="persistent",
+                                          first_seen=3)]),
         RunFinished(t=1.2, iterations=3, counts={"tolerated": 2, "healed": 2, "persistent": 1},
                     exit_code=1),
     ]
@@ -93,7 +94,7 @@ def test_plain_report_of_a_failing_break() -> None:
     assert (f"  re-execute (found by strategy os, seed 3): {exe} replay /nowhere/run.jsonl "
             "--iteration 1 --rerun") in failure
     assert f"  step by step: {exe} replay /nowhere/run.jsonl --headless --iteration 1 --why" in out
-    assert "failed in block(s) 1, 3, 4" in out and "trace: /nowhere/run.jsonl" in out
+    assert "failed in block(s) 1, 3\n" in out and "trace: /nowhere/run.jsonl" in out  # 4: carried
     assert "::error" not in out
 
 

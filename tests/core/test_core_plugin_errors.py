@@ -14,6 +14,6 @@ def _broken_check(snapshot: Snapshot, outputs: Sequence[Transcript]) -> list[str
 
 def test_a_raising_check_becomes_a_break() -> None:
     inv = Invariant("my_plugin", "quiescent", _broken_check)
-    breaks = inv.run(Snapshot(lockfile="{}"), [])
+    breaks = inv.run(Snapshot(), [])
     assert [b.invariant for b in breaks] == ["my_plugin"]
     assert "raised KeyError('lockfile')" in breaks[0].message

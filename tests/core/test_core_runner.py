@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from core_helpers import pid_alive, python_op, run_scenario, write_scenario
 
+from explorer.archive import restore_archive
 from explorer.events import (
     ChildExited,
     ChildOutput,
@@ -22,14 +23,15 @@ from explorer.events import (
     StateSnapshot,
 )
 from explorer.runner import RunError, Runner
-from explorer.snapshot import restore_archive
 from explorer.trace import TraceReader
 
 LOCKFILE = "extensions/models/upstream_extensions.json"
 MAKE_LOCKFILE = (f'import os; os.makedirs("extensions/models", exist_ok=True); '
                  f'open("{LOCKFILE}", "w").write("{{}}")')
 HANG = "import threading; threading.Event().wait()"
-TOP = 'iterations = 2\ninvariants = ["lockfile_parses", "tree_matches_lockfile"]\n'
+TOP = ('iterations = 2\ninvariants = ["lockfile_parses", "tree_matches_lockfile"]\n'
+       f'[stores.lockfile]\nkind = "json"\npath = "{LOCKFILE}"\n'
+       '[stores.tree]\nkind = "tree"\npath = ".swamp/pulled-extensions"\n')
 
 
 def setup_python(code: str) -> str:
@@ -108,7 +110,8 @@ async def test_always_invariant_broken_only_while_children_run_fails_the_iterati
             'while not os.path.exists("../go"): go.wait(0.01)\n'
             f'open("{LOCKFILE}", "w").write("{{}}")')
     body = setup_python(MAKE_LOCKFILE) + python_op("tears", code, timeout=30)
-    path = write_scenario(tmp_path, "torn", body, top="iterations = 1\n")
+    path = write_scenario(tmp_path, "torn", body,
+                          top=TOP.replace("iterations = 2", "iterations = 1"))
 
     def release_when_seen(event: Event, runner: Runner) -> None:
         # The child mends the file only once the explorer has seen it torn.
@@ -125,7 +128,7 @@ async def test_always_invariant_broken_only_while_children_run_fails_the_iterati
     assert brk.message.startswith("while the children ran: the lockfile is not valid JSON")
     quiescent = [s for s in of(events, StateSnapshot)
                  if s.iteration == 1 and s.phase == "quiescent"]
-    assert quiescent[0].lockfile == "{}"  # mended by the end: only the live check saw it
+    assert quiescent[0].stores[0].items[0].text == "{}"  # mended by the end: only live saw it
     assert finished.exit_code == 1
 
 
@@ -197,9 +200,12 @@ async def test_plugin_invariant_on_a_custom_layout(tmp_path: Path) -> None:
     """A user's own CLI: its stores elsewhere, its own check; no reconcile, so no healing."""
     (tmp_path / "core_plugin_checks.py").write_text(
         "def no_marker(snapshot, outputs):\n"
-        "    return [f'{f} should not exist' for f in snapshot.files if f.endswith('marker')]\n")
-    body = ('invariants = ["lockfile_parses", "core_plugin_checks:no_marker"]\n'
-            '[layout]\nlockfile = "state.json"\ntree = "data"\n'
+        "    return [f'{f} should not exist' for f in snapshot.files('data')\n"
+        "            if f.endswith('marker')]\n")
+    body = ('invariants = [{ check = "lockfile_parses", with = { lockfile = "state" } },\n'
+            '              "core_plugin_checks:no_marker"]\n'
+            '[stores.state]\nkind = "json"\npath = "state.json"\n'
+            '[stores.data]\nkind = "tree"\npath = "data"\n'
             + python_op("marks", 'import os; os.makedirs("data", exist_ok=True); '
                                  'open("data/marker", "w").write("")'))
     path = write_scenario(tmp_path, "custom", body, top="iterations = 1")
@@ -215,7 +221,7 @@ async def test_a_block_starts_from_what_is_on_disk_after_a_pause(
 ) -> None:
     """The end of a block is reused as the next start only when nothing could intervene."""
     monkeypatch.setattr("explorer.edges.REUSE_WINDOW", 0.0)  # as if paused for long
-    body = '[layout]\ntree = "."\n' + python_op("x", "pass")
+    body = '[stores.all]\nkind = "tree"\npath = "."\n' + python_op("x", "pass")
     path = write_scenario(tmp_path, "paused", body, top="iterations = 2")
 
     def touch_between_blocks(event: Event, runner: Runner) -> None:
@@ -224,7 +230,7 @@ async def test_a_block_starts_from_what_is_on_disk_after_a_pause(
 
     _, events, _ = await run_scenario(path, tmp_path, on_event=touch_between_blocks)
     [start2] = [s for s in of(events, StateSnapshot) if s.iteration == 2 and s.phase == "start"]
-    assert "edited-while-paused" in start2.files
+    assert "edited-while-paused" in start2.stores[0].items[0].files
     restored = tmp_path / "restored"
     restore_archive(start2.archive or "", restored)
     assert (restored / "edited-while-paused").exists()

@@ -12,6 +12,7 @@ from explorer.scenario import ScenarioError, expand, load_scenario
 from explorer.scenario_keys import reference
 
 MINIMAL = '[[ops]]\nargv = ["{python}", "-c", "pass"]\n'
+LOCKFILE_STORE = '[stores.lockfile]\nkind = "json"\npath = "state.json"\n'
 
 
 def load(tmp_path: Path, text: str) -> object:
@@ -59,13 +60,13 @@ def test_placeholders_expand_and_other_braces_stay() -> None:
         ("iterations = 3\n", "ops: expected at least one [[ops]] table"),
         ('[[ops]]\nargv = "python -c pass"\n', "ops[0].argv: expected a non-empty list of strings"),
         ('[[ops]]\nargs = ["x"]\n', "ops[0].args: expected a top-level `command` to append to"),
-        ('invariants = ["lockfile_parses", "no_such_check"]\n' + MINIMAL,
-         "invariants[1]: expected a built-in invariant (catalog_matches_lockfile"),
+        ('invariants = ["lockfile_parses", "no_such_check"]\n' + MINIMAL + LOCKFILE_STORE,
+         "invariants[1]: expected a built-in invariant (lockfile_parses, catalog_matches_lockfile"),
         ('invariants = ["no_such_module_xyz:check"]\n' + MINIMAL,
          "invariants[0]: expected an importable module:function plugin"),
         ('[[ops]]\nargv = ["{pyhton}", "-c", "pass"]\n',
          "ops[0].argv[0]: expected placeholders among {bugs}, {fixtures}, {profile}, {python}, "
-         "{repo}, {work}"),
+         "{repo}, {work} or {env:NAME}"),
         (MINIMAL + "[[transients]]\npattern = '(unclosed'\n",
          "transients[0].pattern: expected a regular expression"),
         (MINIMAL + '[[transients]]\npattern = "x"\ninvariants = ["nope"]\n',
@@ -79,7 +80,7 @@ def test_placeholders_expand_and_other_braces_stay() -> None:
          "services[0].name: expected an identifier other than python, repo"),
         ('concurrency = 0\n' + MINIMAL, "concurrency: expected an integer >= 1, got 0"),
         (MINIMAL.replace("argv", 'args = []\nargv'), "ops[0]: expected exactly one of `argv`"),
-        (MINIMAL + '[layout]\ncatalgo = "x.db"\n', "layout.catalgo: unknown key"),
+        (MINIMAL + '[stores.db]\nkind = "sqlite"\npaht = "x.db"\n', "stores.db.paht: unknown key"),
         ("iterations = [\n", "not valid TOML"),
         # Values of the right type that validation once let through (issue 10, item 5).
         ("timeout = nan\n" + MINIMAL, "timeout: expected a number >= 0.001, got nan"),
@@ -88,15 +89,44 @@ def test_placeholders_expand_and_other_braces_stay() -> None:
         (MINIMAL + "timeout = nan\n", "ops[0].timeout: expected a number >= 0.001, got nan"),
         ("iterations = 1\n" + MINIMAL + '[[services]]\nname = "reg"\ncommand = ["x"]\n'
          "start_timeout = inf\n", "services[0].start_timeout: expected a number >= 0.001"),
-        (MINIMAL + '[layout]\nlockfile = "/etc/passwd"\n',
-         "layout.lockfile: expected a relative path inside the repo dir (no leading /, no .. "
+        (MINIMAL + '[stores.db]\nkind = "json"\npath = "/etc/passwd"\n',
+         "stores.db.path: expected a relative path inside the repo dir (no leading /, no .. "
          "above it), got '/etc/passwd'"),
-        (MINIMAL + '[layout]\ntree = "../../"\n', "layout.tree: expected a relative path "
-         "inside the repo dir"),
-        (MINIMAL + '[layout]\ncatalog = "a/../../b.db"\n', "layout.catalog: expected a "
-         "relative path inside the repo dir"),
+        (MINIMAL + '[stores.db]\nkind = "tree"\npath = "../../"\n', "stores.db.path: expected "
+         "a relative path inside the repo dir"),
+        (MINIMAL + '[stores.db]\nkind = "sqlite"\npath = "a/../../b.db"\n', "stores.db.path: "
+         "expected a relative path inside the repo dir"),
         ('watch = ["ok", "../x"]\n' + MINIMAL, "watch[1]: expected a path inside the repo dir"),
         ('fixtures = "no-such-dir"\n' + MINIMAL, "fixtures: expected an existing directory"),
+        # stores: their kinds, paths confined to the repo dir, the built-ins' options
+        (MINIMAL + '[stores.db]\nkind = "mysql"\npath = "x.db"\n',
+         "stores.db.kind: expected one of json, text, sqlite, tree, got 'mysql'"),
+        (MINIMAL + '[stores.db]\nkind = "json"\npath = "x"\nquery = "SELECT 1"\n',
+         "stores.db.query: expected no query: only a sqlite store takes one"),
+        ('invariants = ["catalog_matches_lockfile"]\n' + MINIMAL + LOCKFILE_STORE,
+         "invariants[0].with.catalog: expected the name of a sqlite store among the scenario's "
+         "[stores] (lockfile (json)) (the default 'catalog': declare [stores.catalog] or name "
+         "another)"),
+        ('invariants = [{check = "lockfile_parses", with = {lockfile = "nope"}}]\n' + MINIMAL
+         + LOCKFILE_STORE, "invariants[0].with.lockfile: expected the name of a json store"),
+        ('invariants = [{check = "lockfile_parses", with = {lokfile = "x"}}]\n' + MINIMAL
+         + LOCKFILE_STORE, "invariants[0].with.lokfile: unknown option of lockfile_parses"),
+        ('invariants = ["serializable"]\n' + MINIMAL,
+         "invariants[0]: expected a [model] table: serializable needs it"),
+        ('invariants = [{check = "children_succeed", with = {expected = []}}]\n' + MINIMAL,
+         "invariants[0].with.expected: unknown option of children_succeed (expected one of: "
+         "none)"),
+        ('invariants = [{check = "tree_matches_lockfile", with = {files_relative_to = "disk"}}]'
+         '\n' + MINIMAL, "with.files_relative_to: expected one of tree, repo"),
+        # environment and archive
+        ('inherit_env = "some"\n' + MINIMAL,
+         "inherit_env: expected true, false or a list of variable names, got 'some'"),
+        ('[env]\nunset = [1]\n' + MINIMAL, "env.unset: expected a list of variable names"),
+        ('[[ops]]\nargv = ["{env:RACE_EXPLORER_SURELY_UNSET}"]\n',
+         "ops[0].argv[0]: expected {env:RACE_EXPLORER_SURELY_UNSET} to name a set environment "
+         "variable (RACE_EXPLORER_SURELY_UNSET is not set)"),
+        (MINIMAL + '[archive]\nexclude = ["../outside"]\n',
+         "archive.exclude: expected a list of globs relative to the repo dir"),
     ],
 )
 def test_bad_scenarios_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -110,19 +140,21 @@ def test_bad_scenarios_name_the_key(tmp_path: Path, text: str, expected: str) ->
 def test_paths_that_stay_inside_the_repo_and_absolute_fixtures_are_taken(
         tmp_path: Path) -> None:
     s = load(tmp_path, f'fixtures = "{tmp_path}"\nwatch = ["a/../b"]\n' + MINIMAL
-             + '[layout]\ntree = "x/../pulled"\nlockfile = "./lock.json"\n')
+             + '[stores.tree]\nkind = "tree"\npath = "x/../pulled"\n'
+             + '[stores.lockfile]\nkind = "json"\npath = "./lock.json"\n')
     assert s.fixtures == tmp_path and s.watch == ("a/../b",)  # type: ignore[attr-defined]
-    assert s.layout.tree == "x/../pulled"  # type: ignore[attr-defined]
+    assert [st.path for st in s.stores] == ["x/../pulled", "./lock.json"]  # type: ignore[attr-defined]
 
 
 def test_a_lockfile_outside_the_repo_exits_2_before_anything_starts(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('iterations = 1\n' + MINIMAL + '[layout]\nlockfile = "/etc/passwd"\n')
+    bad.write_text('iterations = 1\n' + MINIMAL
+                   + '[stores.lockfile]\nkind = "json"\npath = "/etc/passwd"\n')
     trace = tmp_path / "t.jsonl"
     result = run_explorer("--headless", "--scenario", str(bad), "--trace", str(trace),
                           cwd=tmp_path, timeout=60)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"race-explorer: {bad}: layout.lockfile: expected a "
+    assert result.stderr.startswith(f"race-explorer: {bad}: stores.lockfile.path: expected a "
                                      "relative path inside the repo dir"), result.stderr
     assert "Traceback" not in result.stderr and not trace.exists()
 
@@ -136,11 +168,11 @@ def test_service_names_become_placeholders(tmp_path: Path) -> None:
 def test_plugin_invariant_beside_the_scenario(tmp_path: Path) -> None:
     (tmp_path / "my_checks_for_test.py").write_text(
         "def no_marker(snapshot, outputs):\n"
-        "    return ['marker found'] if 'marker' in snapshot.files else []\n"
+        "    return ['marker found'] if 'marker' in snapshot.listdir() else []\n"
         "no_marker.when = 'always'\n")
     table = '{check = "my_checks_for_test:no_marker", name = "again", when = "final"}'
     s = load(tmp_path, 'invariants = ["lockfile_parses", "my_checks_for_test:no_marker", '
-             + table + "]\n" + MINIMAL)
+             + table + "]\n" + MINIMAL + LOCKFILE_STORE)
     invs = s.invariants  # type: ignore[attr-defined]
     assert [(i.name, i.when) for i in invs] == [
         ("lockfile_parses", "always"), ("no_marker", "always"), ("again", "final")]
@@ -153,7 +185,8 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_cli_exits_2_naming_file_and_key_before_anything_starts(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('iterations = 2\ninvariants = ["catalog_matches_lockfile", "typo"]\n' + MINIMAL)
+    bad.write_text('iterations = 2\ninvariants = ["lockfile_parses", "typo"]\n' + MINIMAL
+                   + LOCKFILE_STORE)
     trace = tmp_path / "t.jsonl"
     result = run_explorer("--headless", "--scenario", str(bad), "--trace", str(trace),
                           cwd=tmp_path, timeout=60)

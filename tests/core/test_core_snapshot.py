@@ -7,19 +7,28 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from explorer.events import CatalogRow
-from explorer.snapshot import (
-    Layout,
-    archive_dir,
-    list_tree,
-    read_catalog,
-    read_snapshot,
-    restore_archive,
-)
+from explorer.archive import archive_dir, restore_archive
+from explorer.snapshot import read_snapshot
+from explorer.stores import StoreSpec, copy_database, list_tree, query_tables
 
 SCHEMA = ("CREATE TABLE catalog(name TEXT, version TEXT, kind TEXT, type TEXT, "
           "bundle_path TEXT, state TEXT)")
 ROW = ("@stress/beta", "1.0.0", "model", "@stress/beta-model", "@stress/beta/m.json", "Indexed")
+
+
+QUERY = "SELECT * FROM catalog ORDER BY name"
+STORES = (
+    StoreSpec("lockfile", "json", "extensions/models/upstream_extensions.json"),
+    StoreSpec("catalog", "sqlite", ".swamp/_extension_catalog.db", QUERY),
+    StoreSpec("tree", "tree", ".swamp/pulled-extensions"),
+)
+
+
+def read_catalog(db: Path) -> list[tuple[object, ...]]:
+    image = copy_database(db)
+    if image is None:
+        return []
+    return [tuple(row) for table in query_tables(image, QUERY) for row in table.rows]
 
 
 def make_catalog(db: Path) -> sqlite3.Connection:
@@ -43,7 +52,7 @@ def test_reads_committed_rows_while_a_writer_holds_the_lock(tmp_path: Path) -> N
     writer.execute("INSERT INTO catalog VALUES ('@stress/alpha', '1', 'model', 't', 'p', "
                    "'Indexed')")
     before = dir_state(db.parent)
-    assert read_catalog(db) == (CatalogRow(*ROW),)  # the uncommitted row is not seen
+    assert read_catalog(db) == [ROW]  # the uncommitted row is not seen
     assert dir_state(db.parent) == before  # nothing created, written or checkpointed
     writer.execute("COMMIT")  # and the writer, which never waits, was not in the way
     assert len(read_catalog(db)) == 2
@@ -75,11 +84,12 @@ def test_a_writer_that_never_waits_is_never_locked_out_by_reads(tmp_path: Path) 
 
 
 def test_missing_or_empty_stores(tmp_path: Path) -> None:
-    assert read_catalog(tmp_path / "none.db") == ()
+    assert read_catalog(tmp_path / "none.db") == []
     (tmp_path / "empty.db").write_bytes(b"")
-    assert read_catalog(tmp_path / "empty.db") == ()
-    snap = read_snapshot(tmp_path, Layout())
-    assert (snap.lockfile, snap.catalog, snap.files) == (None, (), ())
+    assert read_catalog(tmp_path / "empty.db") == []
+    snap = read_snapshot(tmp_path, STORES)
+    assert (snap.text("lockfile"), snap.rows("catalog"), snap.files("tree")) == (None, [], [])
+    assert not snap.exists("lockfile") and not snap.exists("tree")
 
 
 def test_tree_lists_files_only_sorted(tmp_path: Path) -> None:
@@ -87,7 +97,7 @@ def test_tree_lists_files_only_sorted(tmp_path: Path) -> None:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("{}")
     (tmp_path / "@s/empty").mkdir()
-    assert list_tree(tmp_path) == ("@s/a/m/a.json", "@s/a/m/x.json", "@s/b/z.json")
+    assert list_tree(tmp_path) == ["@s/a/m/a.json", "@s/a/m/x.json", "@s/b/z.json"]
 
 
 def test_archive_round_trip_keeps_the_catalog_and_drops_shm(tmp_path: Path) -> None:
@@ -100,5 +110,7 @@ def test_archive_round_trip_keeps_the_catalog_and_drops_shm(tmp_path: Path) -> N
     restored = tmp_path / "restored"
     restore_archive(archive, restored)
     assert not any(name.endswith("-shm") for name in os.listdir(restored / ".swamp"))
-    snap = read_snapshot(restored, Layout())
-    assert snap.lockfile == '{"a": 1}' and snap.catalog == (CatalogRow(*ROW),)
+    snap = read_snapshot(restored, STORES)
+    assert snap.text("lockfile") == '{"a": 1}'
+    assert snap.rows("catalog") == [dict(zip(["name", "version", "kind", "type", "bundle_path",
+                                               "state"], ROW, strict=True))]

@@ -62,12 +62,19 @@ def test_the_real_cli_runs_two_iterations_and_every_break_is_classified(
 
     # The stores were found where swamp keeps them, in swamp's own shapes: the lockfile
     # with repo-relative files, the catalog rows read from its real table.
-    snapshots = [e for e in recorded if e["kind"] == "state_snapshot"]
+    snapshots = [{store["name"]: store["items"] for store in e["stores"]}
+                 for e in recorded if e["kind"] == "state_snapshot"]
+
+    def catalog_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [dict(zip(t["columns"], row, strict=True))
+                for item in items for t in item["tables"] for row in t["rows"]]
+
     assert any(
         ".swamp/pulled-extensions/@stress/beta/models/noop.ts" in str(s["lockfile"])
         and {"name": "@stress/beta", "type": "@stress/beta-model", "state": "Indexed"}.items()
-        <= next((r for r in s["catalog"] if r["name"] == "@stress/beta"), {}).items()
-        and "@stress/beta/models/noop.ts" in s["files"]
+        <= next((r for r in catalog_rows(s["catalog"]) if r["name"] == "@stress/beta"),
+                {}).items()
+        and "@stress/beta/models/noop.ts" in s["tree"][0]["files"]
         for s in snapshots
     ), "no snapshot shows beta in all three stores"
 
