@@ -48,8 +48,9 @@ iterations = 4
 invariants = ["counter:counter_is_even"]
 [checkpoints]
 mode = "syscalls"
-[layout]
-lockfile = "state.json"
+[stores.state]
+kind = "json"
+path = "state.json"
 [[setup]]
 argv = ["{{python}}", "-c", 'import json; json.dump(dict(n=0), open("state.json", "w"))']
 [[ops]]
@@ -64,7 +65,7 @@ import json
 
 
 def counter_is_even(snapshot, outputs):
-    n = json.loads(snapshot.lockfile)["n"]
+    n = json.loads(snapshot.text("state"))["n"]
     return [] if n % 2 == 0 else [f"the counter is {n}: an update was lost"]
 '''
 
@@ -113,7 +114,7 @@ def test_pct_finds_the_seed_race_unmodified_and_reruns_it(tmp_path: Path) -> Non
 THREADS_AND_SPAWN = f"""
 name = "threads-and-spawn"
 iterations = 1
-invariants = ["lockfile_parses"]
+invariants = []
 [checkpoints]
 groups = ["paths"]
 [[ops]]
@@ -156,7 +157,7 @@ def test_threads_and_subprocesses_are_attributed_to_their_child(tmp_path: Path) 
 FOREVER = """
 name = "forever"
 iterations = 1
-invariants = ["lockfile_parses"]
+invariants = []
 [checkpoints]
 mode = "syscalls"
 [[ops]]
