@@ -150,6 +150,17 @@ async def shoot_narrow(trace: Path, out: Path) -> None:
         app.save_screenshot(str(out / "narrow.svg"))
 
 
+async def shoot_why(trace: Path, out: Path) -> None:
+    """The "why" view of the first failing iteration, reached as a person does: `]`, then `w`."""
+    app = load_replay(trace)
+    async with app.run_test(size=(200, 55)) as pilot:
+        app.main_screen.find_bar.cursor_blink = False
+        await app.main_screen.goto(Position(0, 0))
+        await pilot.press("right_square_bracket", "w")
+        await _settle(pilot)
+        app.save_screenshot(str(out / "why.svg"))
+
+
 def record(trace: Path) -> None:
     from explorer.runner import Runner, RunOptions
     from explorer.scenario import load_scenario
@@ -181,7 +192,8 @@ def main() -> int:
     asyncio.run(shoot_live(history, args.out))
     asyncio.run(shoot_replay(args.trace, args.out))
     asyncio.run(shoot_narrow(args.trace, args.out))
-    for name in ("live", "break", "replay", "timeline", "help", "narrow"):
+    asyncio.run(shoot_why(args.trace, args.out))
+    for name in ("live", "break", "replay", "timeline", "help", "narrow", "why"):
         print(args.out / f"{name}.svg")
     return 0
 

@@ -68,6 +68,12 @@ def _decisions_to_step(screen: MainScreen) -> bool:
     return _running(screen) and started is not None and started.strategy != "os"
 
 
+def _ended_broken(screen: MainScreen) -> bool:
+    block = screen.shown.block
+    summary = screen.history.summaries().get(block.iteration) if block is not None else None
+    return summary is not None and bool(summary.breaks)
+
+
 ACTIONS: tuple[Action, ...] = (
     Action(
         "space",
@@ -209,6 +215,16 @@ ACTIONS: tuple[Action, ...] = (
         "Show only the lines containing a string",
     ),
     Action("t", "timeline", "Timeline", "Timeline", "The swimlane timeline of the shown iteration"),
+    Action(
+        "w",
+        "why",
+        "Why?",
+        "Why did it break?",
+        "Why the shown iteration broke: only the children's steps on what broke, in order,"
+        " and the stores' last consistent look beside the first broken one (from its shrunk"
+        " case when `shrink` made one)",
+        available=_ended_broken,
+    ),
     Action(
         "o",
         "other_pane",

@@ -96,6 +96,7 @@ class ExplorerApp(App[int]):
         history: History | None = None,
         notice: str | None = None,
         source: str = "",
+        trace_path: Path | None = None,
         start: Position | None = None,
         handle_signals: bool = False,
         yield_cpu: bool = False,
@@ -106,6 +107,7 @@ class ExplorerApp(App[int]):
         self.history = history if history is not None else History()
         self.notice = notice
         self.source = source
+        self.trace_path = trace_path  # where `shrink` leaves its cases: the why view reads them
         self.view = RunView()  # the live fold; in replay, unused
         self.run_result: RunFinished | None = None
         self.run_error: BaseException | None = None
@@ -342,6 +344,7 @@ def run_live(scenario: Scenario, options: RunOptions) -> int:
         runner=runner,
         control=runner,
         source=str(runner.trace_path),
+        trace_path=runner.trace_path,
         handle_signals=True,
         yield_cpu=True,
     )
@@ -374,7 +377,9 @@ def load_replay(trace_path: Path, iteration: int | None = None) -> ExplorerApp:
     start = None
     if iteration is not None and iteration in history.iterations:
         start = Position(iteration, history.last_index(iteration))
-    return ExplorerApp(history=history, notice=notice, source=trace_path.name, start=start)
+    return ExplorerApp(
+        history=history, notice=notice, source=trace_path.name, trace_path=trace_path, start=start
+    )
 
 
 def run_replay(trace_path: Path, iteration: int | None = None) -> int:

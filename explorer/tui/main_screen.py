@@ -28,6 +28,7 @@ from explorer.tui.model import BlockView, RunView
 from explorer.tui.run_header import RunHeader
 from explorer.tui.state_pane import StatePane
 from explorer.tui.timeline import TimelineScreen
+from explorer.tui.why_screen import WhyScreen, why_source
 
 if TYPE_CHECKING:
     from explorer.tui.app import ExplorerApp
@@ -324,6 +325,13 @@ class MainScreen(Screen[None]):
             self.notify("No iteration to show yet.")
             return
         self.app.push_screen(TimelineScreen(self.shown.block))
+
+    def action_why(self) -> None:
+        block = self.shown.block
+        if block is None:
+            return
+        source = why_source(self.history, block.iteration, self.explorer.trace_path)
+        self.app.push_screen(WhyScreen(block.iteration, source))
 
     # --- search, filter, copy ----------------------------------------------------------
 

@@ -31,6 +31,7 @@ from explorer.events import (
     StateSnapshot,
 )
 from explorer.tui.child_view import CHECKPOINT, ERR, EXIT, NOTE, OUT, ChildView
+from explorer.tui.shorten import short_checkpoint
 from explorer.tui.state_view import StateView
 
 TIMELINE_CAP = 4000
@@ -159,7 +160,8 @@ class BlockView:
 
     def _decided(self, event: ScheduleDecision) -> None:
         """A decision in words: which child, from which checkpoint (to which: when it stops)."""
-        where = dict(event.parked).get(event.chosen) or "its start"
+        parked = dict(event.parked).get(event.chosen)
+        where = short_checkpoint(parked) if parked else "its start"
         if event.action == "run":
             self.last_decision = f"#{event.chosen} ran from {where}"
             text = f"{where} → …"
@@ -173,7 +175,7 @@ class BlockView:
         """The child let run by the last decision stopped at `where`: that decision's end."""
         entry = self._running_since.pop(child, None)
         if entry is not None:
-            entry.text = entry.text.replace("…", where)
+            entry.text = entry.text.removesuffix("…") + where  # a short path has its own …
             if self.last_decision.startswith(f"#{child} ran from"):
                 self.last_decision += f" to {where}"
 
@@ -199,8 +201,9 @@ class BlockView:
             view = self.child(event.child)
             view.last_checkpoint = event.name
             view.add(CHECKPOINT + event.name)
-            self._stopped(event.child, event.name)
-            self._mark(event.t, event.child, "checkpoint", event.name)
+            # The pane keeps the full name; the timeline's lanes and the decisions are narrow.
+            self._stopped(event.child, short_checkpoint(event.name))
+            self._mark(event.t, event.child, "checkpoint", short_checkpoint(event.name))
             return {"panes"}
         if isinstance(event, ChildExited):
             view = self.child(event.child)

@@ -18,7 +18,8 @@ from textual.widgets import Footer, Static
 
 from explorer.tui.line_view import LineView, printable
 from explorer.tui.model import BlockView
-from explorer.tui.timeline_rows import TimelineRow, shorten_path, timeline_rows
+from explorer.tui.shorten import shorten_path
+from explorer.tui.timeline_rows import TimelineRow, timeline_rows
 
 _KIND_STYLES = {
     "start": "green",

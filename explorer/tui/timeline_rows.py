@@ -25,12 +25,6 @@ class TimelineRow:
     running: frozenset[int] = frozenset()  # lanes of the children running at this row
 
 
-def shorten_path(path: str, parts: int = 2) -> str:
-    """The last `parts` components of a path, "…/" for the rest."""
-    pieces = path.split("/")
-    return path if len(pieces) <= parts else "…/" + "/".join(pieces[-parts:])
-
-
 def group_text(members: list[TimelineEntry], after: TimelineEntry | None) -> str:
     files = [m for m in members if m.kind == "file"]
     kinds = Counter(m.text.split(" ", 1)[0] for m in files)

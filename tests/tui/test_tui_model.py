@@ -179,3 +179,23 @@ def test_a_decision_says_which_child_ran_from_which_checkpoint_to_which():
     assert view.block.last_decision == "#1 ran from fs_written to lockfile_written"
     decision = [e for e in view.block.timeline if e.kind == "decision"][-1]
     assert (decision.lane, decision.text) == (1, "fs_written → lockfile_written")
+
+
+def test_a_decision_shortens_the_paths_of_syscall_checkpoints():
+    view = _fold_until(lambda e: isinstance(e, CheckpointReached) and e.child == 2)
+    assert view.block is not None
+    lockfile = "rename:extensions/models/upstream_extensions.json"
+    model = "open:.swamp/pulled-extensions/@stress/beta/models/beta_model.json"
+    view.apply(
+        ScheduleDecision(t=1.0, iteration=1, step=4, parked=[(1, model)], chosen=1, action="run")
+    )
+    view.apply(CheckpointReached(t=1.1, iteration=1, child=1, name=lockfile))
+    assert view.block.last_decision == (
+        "#1 ran from open:…/models/beta_model.json to rename:…/models/upstream_extensions.json"
+    )
+    decision = [e for e in view.block.timeline if e.kind == "decision"][-1]
+    assert decision.text == (
+        "open:…/models/beta_model.json → rename:…/models/upstream_extensions.json"
+    )
+    # The child's pane keeps the exact name, as recorded.
+    assert view.block.children[1].lines[-1].endswith(lockfile)

@@ -83,3 +83,14 @@ def test_narrow_terminal_one_pane_and_a_strip(snap_compare, app: ExplorerApp) ->
 
 def test_wide_terminal(snap_compare, app: ExplorerApp) -> None:
     assert snap_compare(app, terminal_size=(200, 55), run_before=_first_break)
+
+
+def test_why(snap_compare, tmp_path: Path) -> None:
+    """The failing iteration's causal steps: `]` to where it diverged, then `w`."""
+    from tests.tui.scheduled_run import write_scheduled
+
+    app = load_replay(write_scheduled(tmp_path / "run.jsonl"))
+    assert snap_compare(
+        app, terminal_size=(200, 55), run_before=_settled,
+        press=["less_than_sign", "right_square_bracket", "w"],
+    )  # fmt: skip
