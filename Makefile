@@ -21,6 +21,7 @@ test: lint
 
 screenshots: $(STAMP)
 	$(PY) screenshots/make_screenshots.py
+	$(PY) screenshots/swamp_screenshots.py
 	$(PY) screenshots/report_screenshot.py
 
 bench: $(STAMP)

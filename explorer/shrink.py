@@ -157,7 +157,9 @@ async def shrink(
     A candidate that breaks once is kept; one is only said to pass after `tries` clean
     re-executions, so the result does not hang on one lucky run. `budget` counts every
     re-execution."""
-    target = {b.invariant for b in recorded.failing}
+    # The same invariant on the same extension: a candidate that breaks it on another one
+    # (say, from a state the smaller run reaches differently) is another failure.
+    target = {(b.invariant, b.extension) for b in recorded.failing}
     if not target:
         return None
     progress(f"re-running iteration {recorded.iteration} under its recorded schedule")
@@ -247,5 +249,5 @@ async def shrink(
     return result
 
 
-def _fails(outcome: Outcome, target: set[str]) -> bool:
-    return any(b.invariant in target for b in outcome.failing)
+def _fails(outcome: Outcome, target: set[tuple[str, str | None]]) -> bool:
+    return any((b.invariant, b.extension) in target for b in outcome.failing)

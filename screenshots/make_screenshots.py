@@ -81,26 +81,32 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()
 
 
-async def shoot_live(history: History, out: Path) -> None:
-    first_break = history.next_break(Position(0, 0))
-    assert first_break is not None, "the trace has no break to show"
-    n = first_break.iteration
-    stop = Position(n, max(1, first_break.index - 3))
+async def shoot_live(history: History, out: Path, source: str = TRACE.name,
+                     prefix: str = "", stop: Position | None = None, tab: str = "") -> None:
+    """Play the trace up to `stop` (default: just short of the first break), then shoot."""
+    if stop is None:
+        first_break = history.next_break(Position(0, 0))
+        assert first_break is not None, "the trace has no break to show"
+        stop = Position(first_break.iteration, max(1, first_break.index - 3))
     runner = TracePlayback(history, stop)
-    app = ExplorerApp(runner=runner, control=RunControl(), source=TRACE.name)
+    app = ExplorerApp(runner=runner, control=RunControl(), source=source)
     async with app.run_test(size=SIZE) as pilot:
         while not runner.done.is_set():
             await pilot.pause(0.05)
         await app.flush()
+        if tab:
+            app.main_screen.state_pane.show_tab(tab)
         await _settle(pilot)
-        app.save_screenshot(str(out / "live.svg"))
+        app.save_screenshot(str(out / f"{prefix}live.svg"))
         await app.action_quit()
 
 
-async def shoot_replay(trace: Path, out: Path) -> None:
+async def shoot_replay(trace: Path, out: Path, prefix: str = "", help_screen: bool = True,
+                       at: Position | None = None) -> None:
+    """Shoot the break at `at` (default: the first `]` stops at), then step on from it."""
     app = load_replay(trace)
     history = app.history
-    first_break = history.next_break(Position(0, 0))
+    first_break = at or history.next_break(Position(0, 0))
     assert first_break is not None
     async with app.run_test(size=SIZE) as pilot:
         main = app.main_screen
@@ -113,17 +119,19 @@ async def shoot_replay(trace: Path, out: Path) -> None:
         if row is not None:
             row.focus()
         await _settle(pilot)
-        app.save_screenshot(str(out / "break.svg"))
+        app.save_screenshot(str(out / f"{prefix}break.svg"))
         # Replay stepping: on through the same iteration, the state pane as recorded.
         for _ in range(6):
             await pilot.press("full_stop")
         main.state_pane.show_tab("changes")
         await _settle(pilot)
-        app.save_screenshot(str(out / "replay.svg"))
+        app.save_screenshot(str(out / f"{prefix}replay.svg"))
         await main.goto(Position(first_break.iteration, history.last_index(first_break.iteration)))
         await pilot.press("t")
         await _settle(pilot)
-        app.save_screenshot(str(out / "timeline.svg"))
+        app.save_screenshot(str(out / f"{prefix}timeline.svg"))
+        if not help_screen:
+            return
         main.state_pane.show_tab("lockfile")
         await pilot.press("t", "question_mark")
         await _settle(pilot)

@@ -22,11 +22,14 @@ from explorer.scheduling.controlled import ControlledScheduler, Decision, sooner
 from explorer.scheduling.server import HOOK
 
 _MOVING = ("starting", "running")
+START_SETTLE = 60.0  # seconds the first recorded decision waits for its children to park
 # What differs between two runs of the same program in a checkpoint name made from a path:
 # numbers (pids, times, counters) and the random part of a temporary name (a word of 8
 # characters from tempfile's alphabet; an ordinary 8-letter word is masked too, which only
 # makes two names alike).
-_VOLATILE = re.compile(r"(?:(?<=tmp)|(?<![A-Za-z0-9_]))[a-z0-9_]{8}(?![A-Za-z0-9_])|[0-9]+")
+# A UUID (Deno's temporary names) is one volatile part.
+_VOLATILE = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+                       r"|(?:(?<=tmp)|(?<![A-Za-z0-9_]))[a-z0-9_]{8}(?![A-Za-z0-9_])|[0-9]+")
 
 
 def stable(name: str) -> str:
@@ -43,6 +46,10 @@ class ReplayScheduler(ControlledScheduler):
         self.free_running = False
         self.script = list(decisions)
         self.settle = settle
+        # The first decision waits for every child to start and reach its first checkpoint:
+        # a runtime's start-up is no divergence (four Deno processes at once on two busy
+        # cores took 24 s to their first held call).
+        self.start_settle = max(settle, START_SETTLE)
         self.divergences: list[str] = []
 
     async def start(self, ctx: SchedulerContext) -> None:
@@ -66,7 +73,7 @@ class ReplayScheduler(ControlledScheduler):
 
     async def _follow(self) -> None:
         diverged = False
-        for record in self.script:
+        for number, record in enumerate(self.script):
             if self._stopping:
                 return
             expected = {(child, stable(name)) for child, name in record.parked}
@@ -89,7 +96,8 @@ class ReplayScheduler(ControlledScheduler):
                 return same and not running and not self._held(record.chosen)
 
             held = self._hold_left() or 0.0
-            if not await self._until(ready, self.settle + held) and not diverged:
+            timeout = (self.start_settle if number == 0 else self.settle) + held
+            if not await self._until(ready, timeout) and not diverged:
                 diverged = True
                 self.divergences.append(
                     f"step {record.step}: recorded parked {sorted(expected)}, "

@@ -137,3 +137,22 @@ def test_cli_shrink_prints_the_interleaving_and_how_to_replay_it(
     rerun_line = next(line for line in done.stdout.splitlines()
                       if line.startswith("re-execute it: "))
     assert rerun_line.endswith("--iteration 1 --rerun")
+
+
+def test_a_candidate_breaking_the_invariant_on_another_extension_does_not_count() -> None:
+    from explorer.events import Break
+    from explorer.rerun import Outcome
+    from explorer.shrink import _fails
+
+    # Seen on the real swamp CLI: a one-child candidate broke catalog_matches_lockfile for
+    # beta, from a state the smaller run reached differently, while the recorded break was
+    # alpha's. The shrinker must not call that "still fails".
+    target = {("catalog_matches_lockfile", "@stress/alpha")}
+
+    def outcome(extension: str) -> Outcome:
+        broke = Break("catalog_matches_lockfile", "no Indexed row", extension, "persistent")
+        return Outcome(trace=Path("t.jsonl"), breaks=[broke], decisions=[], divergences=[],
+                       children=[])
+
+    assert not _fails(outcome("@stress/beta"), target)
+    assert _fails(outcome("@stress/alpha"), target)

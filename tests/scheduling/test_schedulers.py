@@ -96,3 +96,14 @@ async def test_child_blocked_outside_checkpoints_does_not_hang(tmp_path: Path) -
     block = await run_block(factory.for_block(1), tmp_path, children, timeout=60)
     assert sorted(block.log) == ["a:1", "a:2", "a:3", "b:1", "b:2", "b:3"]
     assert any(d.action == "blocked" for d in block.decisions)
+
+
+def test_replay_masks_a_uuid_temporary_name_as_one_part() -> None:
+    from explorer.scheduling.replay import stable
+
+    # Deno names a temporary file after a fresh UUID each run: two runs' names must compare
+    # equal, and still differ from another file's.
+    first = stable("open:extensions/models/.d49031c9-9079-4d79-b9a5-0c1f2e3d4a5b.tmp")
+    second = stable("open:extensions/models/.7f3e0a11-2b4c-4e6f-8a9b-c0d1e2f3a4b5.tmp")
+    assert first == second == "open:extensions/models/.#.tmp"
+    assert stable("open:extensions/models/upstream_extensions.json") != first
