@@ -179,3 +179,23 @@ def reference_snapshot(
 REFERENCE_LOCKFILE = "extensions/models/upstream_extensions.json"
 # The reference scenario's invariants, as its TOML declares them.
 REFERENCE = {inv.name: inv for inv in load_scenario(None).invariants}
+
+
+PULL_ALPHA, RM_ALPHA = 0, 2  # slots in the default scenario
+# The seed's race, scripted: pull alpha extracts its files, rm alpha tombstones the catalog and
+# drops the lockfile entry, then the pull writes its entry and indexes its rows.
+RACE = [(PULL_ALPHA, "run")] * 2 + [(RM_ALPHA, "run")] * 5 + [(PULL_ALPHA, "run")] * 6
+
+
+def record_scripted_race(trace: Path) -> Path:
+    """One iteration of swamp-w2 under RACE, recorded at `trace`; it fails (exit 1)."""
+    import asyncio
+
+    from explorer.scheduling.script import ScriptFactory
+
+    options = RunOptions(seed=4, iterations=1, profile="swamp-w2", trace_path=trace)
+    runner = Runner(load_scenario(None), options, scheduler_factory=ScriptFactory(1, RACE))
+    runner.handle_signals = False
+    finished = asyncio.run(runner.run())
+    assert finished.exit_code == 1
+    return trace

@@ -8,7 +8,6 @@ after them — an Indexed row and files with no lockfile entry.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
 import subprocess
@@ -19,25 +18,14 @@ import pytest
 
 from explorer.events import ScheduleDecision
 from explorer.rerun import load_recorded, rerun, scenario_of, signature
-from explorer.runner import Runner, RunOptions
-from explorer.scenario import load_scenario
-from explorer.scheduling.script import ScriptFactory
 from explorer.shrink import shrink
 from explorer.trace import TraceReader
-
-PULL_ALPHA, RM_ALPHA = 0, 2  # slots in the default scenario
-RACE = [(PULL_ALPHA, "run")] * 2 + [(RM_ALPHA, "run")] * 5 + [(PULL_ALPHA, "run")] * 6
+from tests.core.core_helpers import RACE, RM_ALPHA, record_scripted_race
 
 
 @pytest.fixture(scope="module")
 def failing_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    trace = tmp_path_factory.mktemp("recorded") / "run.jsonl"
-    options = RunOptions(seed=4, iterations=1, profile="swamp-w2", trace_path=trace)
-    runner = Runner(load_scenario(None), options, scheduler_factory=ScriptFactory(1, RACE))
-    runner.handle_signals = False
-    finished = asyncio.run(runner.run())
-    assert finished.exit_code == 1
-    return trace
+    return record_scripted_race(tmp_path_factory.mktemp("recorded") / "run.jsonl")
 
 
 def test_recorded_iteration_has_start_state_and_schedule(failing_trace: Path) -> None:
