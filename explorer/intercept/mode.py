@@ -17,8 +17,8 @@ from explorer.scheduling.checkpoints import CheckpointMode, SourceHooks, SourceS
 # one would make the schedule depend on timing.
 SYSCALL_GRACE = 0.5
 SYSCALL_START_GRACE = 15.0
-# PCT's k before an iteration has been measured: the default scenario's four children make
-# ~370 held calls an iteration with the default groups (~30 hook checkpoints).
+# PCT's k unless --pct-steps is given: the default scenario's four children make ~370 held
+# calls an iteration with the default groups (~30 hook checkpoints).
 FIRST_GUESS_STEPS = 350
 
 

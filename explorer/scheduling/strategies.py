@@ -97,7 +97,7 @@ class StrategyInputs:
     rng: random.Random  # seeded per run and block
     children: Sequence[int]  # the block's child slots
     depth: int  # --depth
-    expected_steps: int  # learnt from the blocks before
+    expected_steps: int  # PCT's k: --pct-steps, or the checkpoint mode's first guess
 
 
 # Every strategy `--strategy` offers, by name: how to make one block's. None is no control
