@@ -81,34 +81,37 @@ def offered_modes() -> set[str]:
     return set(CHECKPOINT_MODES)
 
 
-async def _first_failure(cell: Cell, budget: int, trace: Path) -> int | None:
+async def _first_failure(cell: Cell, budget: int, trace: Path) -> tuple[int | None, list[str]]:
+    """The first failing iteration (None: none within the budget) and the checks it broke."""
     profile, bugs, scenario_path = targets()[cell.target]
     scenario = load_scenario(Path(scenario_path) if scenario_path else None)
     extra = {"checkpoints": cell.mode} if cell.mode != "hook" else {}
     options = RunOptions(seed=cell.seed, iterations=budget, profile=profile, bugs=bugs,
                          strategy=cell.strategy, trace_path=trace, **extra)
     control = RunControl()
-    found: list[int] = []
+    found: list[IterationFinished] = []
 
     def watch(event: Event) -> None:
         if isinstance(event, IterationFinished) and event.verdict == "failed" and (
-                1 <= event.iteration <= budget):
-            found.append(event.iteration)
+                1 <= event.iteration <= budget) and not found:
+            found.append(event)
             control.stop()
 
     runner = Runner(scenario, options, control=control)
     runner.handle_signals = False
     runner.subscribe(watch)
     await runner.run()
-    return found[0] if found else None
+    if not found:
+        return None, []
+    return found[0].iteration, sorted({b.invariant for b in found[0].breaks if b.is_failure})
 
 
 def run_cell(cell: Cell, budget: int) -> dict[str, Any]:
     """One cell in this process (a pool worker); its trace is removed after."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="find-bugs-") as scratch:
-        at = asyncio.run(_first_failure(cell, budget, Path(scratch) / "trace.jsonl"))
-    return {**dataclasses.asdict(cell), "budget": budget, "found_at": at,
+        at, checks = asyncio.run(_first_failure(cell, budget, Path(scratch) / "trace.jsonl"))
+    return {**dataclasses.asdict(cell), "budget": budget, "found_at": at, "checks": checks,
             "seconds": round(time.monotonic() - start, 2)}
 
 
@@ -140,6 +143,26 @@ def table(results: list[dict[str, Any]]) -> list[str]:
                 median = f" ({statistics.median(hits):g})" if hits else ""
                 row.append(f"{len(hits)}/{len(found)}{median}")
         lines.append(f"| {target} | " + " | ".join(row) + " |")
+    return lines + [""] + checks_table(results)
+
+
+def checks_table(results: list[dict[str, Any]]) -> list[str]:
+    """Per target, a column per check: in how many of the runs that found a failure that check
+    was among those the first failing iteration broke (runs of older result files, which did
+    not record their checks, are left out)."""
+    found = [r for r in results if r["found_at"] is not None and "checks" in r]
+    checks = sorted({c for r in found for c in r["checks"]})
+    if not checks:
+        return []
+    lines = ["which checks the first failing iteration broke, over the runs that found one:", "",
+             "| target | runs | " + " | ".join(checks) + " |",
+             "| --- | ---: |" + " ---: |" * len(checks)]
+    for target in targets():
+        mine = [r for r in found if r["target"] == target]
+        if mine:
+            counts = [sum(check in r["checks"] for r in mine) for check in checks]
+            lines.append(f"| {target} | {len(mine)} | "
+                         + " | ".join(str(n) if n else "" for n in counts) + " |")
     return lines
 
 

@@ -40,7 +40,7 @@ RUN_DEADLINE_SECONDS = 300
 CHATTY = """name = "chatty"
 iterations = 1
 timeout = 300
-invariants = ["lockfile_parses"]
+invariants = ["children_succeed"]
 
 [[ops]]
 label = "print {lines} lines"
