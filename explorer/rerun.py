@@ -65,6 +65,7 @@ class Outcome:
     decisions: list[ScheduleDecision]
     divergences: list[str]
     children: list[ChildSpec]
+    interrupted: bool = False  # Ctrl-C or SIGTERM ended it: what follows should not run
 
     @property
     def failing(self) -> list[Break]:
@@ -174,7 +175,7 @@ async def execute(
         runner.subscribe(
             lambda e: seen.append(e) if getattr(e, "iteration", None) == RERUN_ITERATION else None
         )
-        await runner.run()
+        run = await runner.run()
     finished = next((e for e in seen if isinstance(e, IterationFinished)), None)
     started = next((e for e in seen if isinstance(e, IterationStarted)), None)
     divergences: list[str] = []
@@ -190,6 +191,7 @@ async def execute(
         decisions=[e for e in seen if isinstance(e, ScheduleDecision)],
         divergences=divergences,
         children=started.children if started else [],
+        interrupted=run.interrupted,
     )
 
 

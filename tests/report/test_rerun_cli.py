@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
-from tests.core.core_helpers import run_explorer
+import pytest
+
+from tests.core.core_helpers import explorer_env, run_explorer
 
 
 def test_rerun_without_headless_exits_with_its_code_and_no_app(
@@ -46,3 +51,26 @@ def test_printed_commands_are_absolute_and_work_from_anywhere(
                            timeout=90)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "reproduced 1/1" in again.stdout
+
+
+def test_ctrl_c_during_reruns_ends_them_all_with_130(race_trace: Path, tmp_path: Path) -> None:
+    """A Ctrl-C ends the re-execution under way and the ones still to come, not only the one."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "explorer", "replay", str(race_trace), "--iteration", "1",
+         "--rerun", "--times", "5"],
+        cwd=tmp_path, env=explorer_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # the first rerun is done: the second is starting
+        seen.append(line)
+        if line.startswith("  rerun 1/5"):
+            os.kill(process.pid, signal.SIGINT)
+            break
+    rest, errors = process.communicate(timeout=90)
+    out = "".join(seen) + rest
+    assert process.returncode == 130, out + errors
+    assert "rerun 3/5" not in out and "reproduced 5" not in out, out
+    assert "Traceback" not in errors, errors
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)  # nothing it started is left
