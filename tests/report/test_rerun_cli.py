@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from explorer.events import RunStarted
+from explorer.trace import TraceReader
 from tests.core.core_helpers import explorer_env, run_explorer
 
 
@@ -74,3 +76,37 @@ def test_ctrl_c_during_reruns_ends_them_all_with_130(race_trace: Path, tmp_path:
     assert "Traceback" not in errors, errors
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)  # nothing it started is left
+
+
+def repo_dir_of(trace: Path) -> str:
+    started = next(e for e in TraceReader(trace).events() if isinstance(e, RunStarted))
+    return started.repo_dir
+
+
+def test_a_rerun_runs_where_the_recorded_run_did_when_that_place_is_free(
+    race_trace: Path, tmp_path: Path
+) -> None:
+    """A target may keep absolute paths in its stores (swamp's catalog does): a rerun in
+    another directory would miss them, so it runs at the recorded repo dir when it is free."""
+    recorded = Path(repo_dir_of(race_trace))
+    assert not recorded.parent.exists()  # the recorded run's temp dir went with it
+    done = run_explorer("replay", str(race_trace), "--iteration", "1", "--rerun",
+                        cwd=tmp_path, timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rerun_trace = Path(done.stdout.split("(trace ")[1].split(")")[0])
+    assert repo_dir_of(rerun_trace) == str(recorded)
+    assert not recorded.parent.exists()  # made for the rerun, removed after it
+    # Taken (here by a dir of someone else's), the rerun goes elsewhere, says so, and leaves
+    # what it found alone.
+    recorded.parent.mkdir()
+    (recorded.parent / "kept").write_text("mine")
+    try:
+        again = run_explorer("replay", str(race_trace), "--iteration", "1", "--rerun",
+                             cwd=tmp_path, timeout=90)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "is taken, so the reruns run elsewhere" in again.stdout
+        other = Path(again.stdout.split("(trace ")[1].split(")")[0])
+        assert repo_dir_of(other) != str(recorded)
+        assert [p.name for p in recorded.parent.iterdir()] == ["kept"]
+    finally:
+        shutil.rmtree(recorded.parent)
