@@ -233,6 +233,7 @@ class History:
         return numbers[at - 1] if at > 0 else None
 
     def break_positions(self) -> list[Position]:
+        """Every break stop (a replay reads each block that may hold one to tell them)."""
         return [Position(n, i) for n in self._break_blocks() for i in self._block(n).breaks]
 
     def next_break(self, after: Position) -> Position | None:
