@@ -296,7 +296,8 @@ class TraceReader:
 
     def _index(self) -> dict[int, tuple[int, int]]:
         """Each block's byte range, from the lines that start one (parsed alone), on first
-        use: a summary, which reads every line once anyway, never needs it."""
+        use: a summary, which reads every line once anyway, never needs it (and a stream of
+        the whole trace that parses `iteration_started` leaves it behind)."""
         if self._blocks is not None:
             return self._blocks
         starts: list[tuple[int, int]] = []  # (iteration, offset)
@@ -315,49 +316,60 @@ class TraceReader:
                 elif raw.startswith(_RUN_FINISHED_PREFIX):
                     finished_at = offset
                 offset += len(raw)
-        end = offset
-        self._blocks = {}
-        for pos, (iteration, start) in enumerate(starts):
-            nxt = starts[pos + 1][1] if pos + 1 < len(starts) else end
-            if finished_at is not None and start < finished_at < nxt:
-                nxt = finished_at
-            self._blocks[iteration] = (start, nxt)
+        self._blocks = _ranges(starts, finished_at, offset)
         return self._blocks
 
     def _skip(self, offset: int, raw: bytes, reason: str) -> None:
         self._skipped[offset] = SkippedLine(offset, len(raw), reason, raw[:32])
 
-    def _read(self, start: int, end: int | None = None,
-              kinds: Collection[str] | None = None) -> Iterator[Event]:
+    def _read(self, start: int, end: int | None = None, kinds: Collection[str] | None = None,
+              skim: Callable[[bytes], bool] | None = None) -> Iterator[Event]:
         offset = start
         # Lines of the kinds not asked for, as the writer frames them (kind first).
         others = tuple(b'{"kind":"%s",' % k.encode() for k in EVENT_TYPES
                        if kinds is not None and k not in kinds)
+        # Read from the first line to the last, this builds the index on the way.
+        indexing = (self._blocks is None and start == self._body_start and end is None
+                    and (kinds is None or IterationStarted.kind in kinds))
+        starts: list[tuple[int, int]] = []
+        finished_at: int | None = None
         with self.path.open("rb") as f:
             f.seek(start)
             for raw in f:
                 if end is not None and offset >= end:
                     return
                 here, offset = offset, offset + len(raw)
+                if indexing and raw.startswith(_RUN_FINISHED_PREFIX):
+                    finished_at = here
                 if not raw.endswith(b"\n"):
                     self._skip(here, raw, "cut short: no end of line (the writer stopped?)")
                     continue
-                if others and raw.startswith(others) and raw.endswith(b"}\n") and (
-                        raw.isascii() or _is_utf8(raw)):
+                if ((others and raw.startswith(others)) or (skim is not None and skim(raw))) \
+                        and raw.endswith(b"}\n") and (raw.isascii() or _is_utf8(raw)):
                     continue
                 try:
-                    yield event_from_json(raw)
+                    event = event_from_json(raw)
                 except ValueError as exc:
                     self._skip(here, raw, str(exc))
+                    continue
+                if indexing and isinstance(event, IterationStarted) and raw.startswith(
+                        _ITERATION_PREFIX):
+                    starts.append((event.iteration, here))
+                yield event
+        if indexing:
+            self._blocks = _ranges(starts, finished_at, offset)
 
-    def iter_events(self, kinds: Collection[str] | None = None) -> Iterator[Event]:
+    def iter_events(self, kinds: Collection[str] | None = None,
+                    skim: Callable[[bytes], bool] | None = None) -> Iterator[Event]:
         """Every readable event in recorded order, one at a time (bounded memory).
 
         With `kinds`, only events of those kinds are parsed and checked in full; a line of
         another kind is only checked to be one framed event of a known kind in UTF-8, which
         is what lets a summary of a large trace skip the bulk of it (output, snapshots).
+        `skim(line)` true says the same of a line of a kind asked for, whose bytes told the
+        caller enough (it must be given only lines of known kinds, framed as written).
         """
-        return self._read(self._body_start, kinds=kinds)
+        return self._read(self._body_start, kinds=kinds, skim=skim)
 
     def events(self) -> list[Event]:
         """Every readable event, in recorded order."""
@@ -373,6 +385,17 @@ class TraceReader:
         # A block whose start line is unreadable runs on inside the one before it.
         return [e for e in self._read(start, end) if getattr(e, "iteration", None) == iteration]
 
+
+def _ranges(starts: list[tuple[int, int]], finished_at: int | None,
+            end: int) -> dict[int, tuple[int, int]]:
+    """Each block's [start, end) from the offsets of the lines that start one."""
+    blocks: dict[int, tuple[int, int]] = {}
+    for pos, (iteration, start) in enumerate(starts):
+        nxt = starts[pos + 1][1] if pos + 1 < len(starts) else end
+        if finished_at is not None and start < finished_at < nxt:
+            nxt = finished_at
+        blocks[iteration] = (start, nxt)
+    return blocks
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -7,7 +7,8 @@ into its `History` and `RunView`, and the `MainScreen` writes what changed in on
 batch, so a child printing thousands of lines a second costs a few widget calls per
 frame, not one per line.
 
-Replay: the same screen over a `History` filled from the trace.
+Replay: the same screen over a `TraceHistory`, which reads the trace's outline when it
+opens and each block's events when the screen goes to it.
 """
 
 from __future__ import annotations
@@ -368,11 +369,12 @@ def exit_summary(view: RunView, trace: Path) -> str:
 
 def load_replay(trace_path: Path, iteration: int | None = None) -> ExplorerApp:
     from explorer.trace import TraceReader
+    from explorer.tui.trace_history import TraceHistory
 
     reader = TraceReader(trace_path)
-    history = History.from_events(reader.events(), output_cap=None)
+    history = TraceHistory(reader)
     notice = reader.warning
-    if reader.warning and history.end() is not None:
+    if reader.warning and history.iterations:
         notice = f"{reader.warning}. Showing the last good event."
     start = None
     if iteration is not None and iteration in history.iterations:

@@ -1,14 +1,18 @@
 """The recorded blocks of a run and the way to any point inside them.
 
 Live mode records every event here as it arrives (keeping only the tail of a
-very chatty child's output: the trace on disk keeps everything); replay fills
-it from a trace. Either way `view_at(iteration, index)` rebuilds exactly what
-the screen knew at that event, which is what stepping forwards and backwards,
-jumping between breaks and selecting an old iteration all use.
+very chatty child's output: the trace on disk keeps everything); a replay reads
+a trace's blocks on demand (`TraceHistory`, which reads its blocks through the
+same few methods, `_block` and its kin). Either way `view_at(iteration, index)`
+rebuilds exactly what the screen knew at that event, which is what stepping
+forwards and backwards, jumping between breaks and selecting an old iteration
+all use.
 """
 
 from __future__ import annotations
 
+import bisect
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -37,13 +41,14 @@ class Position:
 
 
 @dataclass
-class _Block:
+class RecordedBlock:
     events: list[Event] = field(default_factory=list)
     outputs: dict[int, int] = field(default_factory=dict)  # child -> output events kept
     dropped: int = 0
     breaks: list[int] = field(default_factory=list)  # event indices `]` and `[` stop at
     diverged: int | None = None  # the first check that saw any break, in flux or not
     last_snapshot: StateSnapshot | None = None
+    finished: IterationFinished | None = None
 
 
 def is_break(event: Event) -> bool:
@@ -53,12 +58,20 @@ def is_break(event: Event) -> bool:
     return False
 
 
+def check_line_is_break(raw: bytes) -> bool:
+    """`is_break` told from the bytes of a check's trace line, as the writer frames it (no
+    spaces): a quote inside a JSON string is escaped, so `"phase":"live"` is that field."""
+    if b'"breaks":[]' in raw:
+        return False
+    return not (b'"phase":"live"' in raw and b'"when":"always"' not in raw)
+
+
 class History:
     def __init__(self, output_cap: int | None = HISTORY_OUTPUT_CAP) -> None:
         self.output_cap = output_cap
         self.run_started: RunStarted | None = None
         self.run_finished: RunFinished | None = None
-        self._blocks: dict[int, _Block] = {}
+        self._blocks: dict[int, RecordedBlock] = {}
         self._current: int | None = None
         self._summaries: dict[int, IterationSummary] | None = None
 
@@ -91,12 +104,14 @@ class History:
             return
         if isinstance(event, IterationStarted):
             self._current = event.iteration
-            self._blocks[event.iteration] = _Block()
+            self._blocks[event.iteration] = RecordedBlock()
         if self._current is None:
             return
         block = self._blocks[self._current]
         if isinstance(event, StateSnapshot):
             block.last_snapshot = event
+        elif isinstance(event, IterationFinished):
+            block.finished = event
         here = len(block.events)
         if isinstance(event, InvariantChecked) and event.breaks and block.diverged is None:
             block.diverged = here
@@ -110,7 +125,7 @@ class History:
             block.breaks.append(here)
         block.events.append(event)
 
-    def _compact(self, block: _Block, child: int) -> None:
+    def _compact(self, block: RecordedBlock, child: int) -> None:
         """Forget the older half of one child's kept output (amortised O(1) per line)."""
         drop = self.output_cap // 2 if self.output_cap else 0
         kept: list[Event] = []
@@ -129,38 +144,61 @@ class History:
         block.outputs[child] -= removed
         block.dropped += removed
 
-    # --- reading -----------------------------------------------------------
+    # --- the blocks, as everything below reads them (TraceHistory reads them lazily) ---
 
     @property
     def iterations(self) -> list[int]:
         return sorted(self._blocks)
 
+    def _block(self, iteration: int) -> RecordedBlock:
+        return self._blocks[iteration]
+
+    def _bounds(self, iteration: int) -> tuple[IterationStarted, IterationFinished | None]:
+        """How a block began and how it ended (None: it did not)."""
+        block = self._blocks[iteration]
+        first = block.events[0]
+        assert isinstance(first, IterationStarted)
+        return first, block.finished
+
+    def _break_blocks(self) -> list[int]:
+        """The blocks, in order, that may hold a break stop (the others hold none)."""
+        return [n for n, block in sorted(self._blocks.items()) if block.breaks]
+
+    def _snapshot_blocks(self) -> list[int]:
+        """The blocks, in order, that may hold a state snapshot (the others hold none)."""
+        return [n for n, block in sorted(self._blocks.items()) if block.last_snapshot is not None]
+
+    def take_warning(self) -> str | None:
+        """What reading the blocks found wrong since last asked (a trace's unreadable lines)."""
+        return None
+
+    # --- reading -----------------------------------------------------------
+
     def events(self, iteration: int) -> list[Event]:
-        return self._blocks[iteration].events
+        return self._block(iteration).events
 
     def dropped(self, iteration: int) -> int:
-        return self._blocks[iteration].dropped
+        return self._block(iteration).dropped
 
     def last_index(self, iteration: int) -> int:
-        return len(self._blocks[iteration].events) - 1
+        return len(self._block(iteration).events) - 1
 
     def end(self) -> Position | None:
-        if not self._blocks:
+        numbers = self.iterations
+        if not numbers:
             return None
-        last = max(self._blocks)
-        return Position(last, self.last_index(last))
+        return Position(numbers[-1], self.last_index(numbers[-1]))
 
     def summaries(self) -> dict[int, IterationSummary]:
         """Every recorded block's number, kind, duration and verdict."""
         if self._summaries is None:
             self._summaries = {}
-            for n, block in sorted(self._blocks.items()):
-                first, last = block.events[0], block.events[-1]
-                assert isinstance(first, IterationStarted)
+            for n in self.iterations:
+                first, finished = self._bounds(n)
                 summary = IterationSummary(n, first.block, first.t)
-                if isinstance(last, IterationFinished):
-                    summary.duration, summary.verdict = last.duration, last.verdict
-                    summary.breaks = list(last.breaks)
+                if finished is not None:
+                    summary.duration, summary.verdict = finished.duration, finished.verdict
+                    summary.breaks = list(finished.breaks)
                 self._summaries[n] = summary
         return self._summaries
 
@@ -187,24 +225,38 @@ class History:
         return None if n is None else Position(n, self.last_index(n))
 
     def _block_after(self, iteration: int, direction: int) -> int | None:
+        numbers = self.iterations
         if direction > 0:
-            return min((n for n in self._blocks if n > iteration), default=None)
-        return max((n for n in self._blocks if n < iteration), default=None)
+            at = bisect.bisect_right(numbers, iteration)
+            return numbers[at] if at < len(numbers) else None
+        at = bisect.bisect_left(numbers, iteration)
+        return numbers[at - 1] if at > 0 else None
 
     def break_positions(self) -> list[Position]:
-        return [Position(n, i) for n in sorted(self._blocks) for i in self._blocks[n].breaks]
+        """Every break stop (a replay reads each block that may hold one to tell them)."""
+        return [Position(n, i) for n in self._break_blocks() for i in self._block(n).breaks]
 
     def next_break(self, after: Position) -> Position | None:
-        return next((p for p in self.break_positions() if p > after), None)
+        for n in self._break_blocks():
+            if n >= after.iteration:
+                later = [i for i in self._block(n).breaks if Position(n, i) > after]
+                if later:
+                    return Position(n, later[0])
+        return None
 
     def previous_break(self, before: Position) -> Position | None:
-        earlier = [p for p in self.break_positions() if p < before]
-        return earlier[-1] if earlier else None
+        for n in reversed(self._break_blocks()):
+            if n <= before.iteration:
+                earlier = [i for i in self._block(n).breaks if Position(n, i) < before]
+                if earlier:
+                    return Position(n, earlier[-1])
+        return None
 
     def state_before(self, iteration: int) -> StateView:
         """The state the screen showed when the block began: the last earlier snapshot."""
-        for n in sorted((n for n in self._blocks if n < iteration), reverse=True):
-            snapshot = self._blocks[n].last_snapshot
+        numbers = self._snapshot_blocks()
+        for n in reversed(numbers[: bisect.bisect_left(numbers, iteration)]):
+            snapshot = self._block(n).last_snapshot
             if snapshot is not None:
                 return StateView(snapshot=snapshot)
         return StateView()
@@ -214,13 +266,11 @@ class History:
         view = RunView()
         if self.run_started is not None:
             view.apply(self.run_started)
-        for n in sorted(self._blocks):
-            if n >= position.iteration:
-                break
-            for event in self._blocks[n].events:
-                if isinstance(event, IterationStarted | IterationFinished):
-                    view.apply(event)  # the iteration list of what was known before
-        events = self._blocks[position.iteration].events
+        # The iteration list of what was known before (copies: the view may change them).
+        known, numbers = self.summaries(), self.iterations
+        earlier = numbers[: bisect.bisect_left(numbers, position.iteration)]
+        view.summaries = {n: copy.copy(known[n]) for n in earlier}
+        events = self.events(position.iteration)
         first = events[0]
         assert isinstance(first, IterationStarted)
         view.apply(first)
@@ -232,7 +282,8 @@ class History:
                 )
         for event in events[1 : position.index + 1]:
             view.apply(event)
-        if position == self.end() and self.run_finished is not None:
+        at_end = position.iteration == numbers[-1] and position.index == len(events) - 1
+        if at_end and self.run_finished is not None:
             view.apply(self.run_finished)
         view.take_changes()
         return view

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from rich.style import Style as RichStyle
+from textual.content import Content
+from textual.geometry import Size
+from textual.style import Style
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -13,14 +16,23 @@ VERDICT_STYLES = {"clean": "green", "tolerated": "yellow", "failed": "bold red",
 VERDICT_GLYPHS = {"clean": "✓", "tolerated": "≈", "failed": "✗", None: "…"}
 
 
-def summary_prompt(summary: IterationSummary) -> Text:
-    text = Text(no_wrap=True)
-    style = VERDICT_STYLES.get(summary.verdict, "")
-    text.append(f"{VERDICT_GLYPHS.get(summary.verdict, '?')} ", style=style)
-    text.append(f"{summary.label:>9}", style="bold" if summary.block == "iteration" else "dim")
+def _style(rich: str) -> Style:
+    """A rich style as the option list would convert it (terminal colours stay ANSI)."""
+    return Style.from_rich_style(RichStyle.parse(rich))
+
+
+_STYLES = {name: _style(name) for name in {*VERDICT_STYLES.values(), "bold", "dim", ""}}
+
+
+def summary_prompt(summary: IterationSummary) -> Content:
+    # Content, not rich Text: a list of thousands is built and measured without conversion.
     duration = f"{summary.duration:6.2f}s" if summary.duration is not None else "   …   "
-    text.append(f" {duration}", style="dim")
-    return text
+    return Content.assemble(
+        (f"{VERDICT_GLYPHS.get(summary.verdict, '?')} ",
+         _STYLES[VERDICT_STYLES.get(summary.verdict, "")]),
+        (f"{summary.label:>9}", _STYLES["bold" if summary.block == "iteration" else "dim"]),
+        (f" {duration}", _STYLES["dim"]),
+    )
 
 
 class IterationList(OptionList):
@@ -53,6 +65,10 @@ class IterationList(OptionList):
                 self._syncing = True
                 self.highlighted = index
                 self._syncing = False
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Every row is one line (its prompt does not wrap): no need to measure thousands.
+        return self.option_count
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

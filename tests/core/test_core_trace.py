@@ -173,3 +173,33 @@ def test_reading_some_kinds_parses_only_those_and_checks_the_framing_of_the_rest
     assert [s.offset for s in reader.skipped] == [offset, offset + len(torn)]
     assert len(reader.events()) == len(sample())  # read in full, the third is refused too
     assert len(reader.skipped) == 3
+
+
+def test_a_skimmed_line_of_a_kind_asked_for_is_only_checked_for_framing(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    write(path, sample())
+    lines = path.read_bytes().splitlines(keepends=True)
+    typed_wrong = b'{"kind":"invariant_checked","t":"x","iteration":1}\n'
+    not_utf8 = b'{"kind":"invariant_checked","t":2.5,"iteration":1,"invariant":"\xff"}\n'
+    lines[3:3] = [typed_wrong, not_utf8]
+    path.write_bytes(b"".join(lines))
+    checks = b'{"kind":"invariant_checked",'
+    seen: list[bytes] = []
+
+    def skim(raw: bytes) -> bool:
+        seen.append(raw)
+        return raw.startswith(checks)
+
+    reader = TraceReader(path)
+    wanted = {"iteration_started", "invariant_checked"}
+    got = list(reader.iter_events(kinds=wanted, skim=skim))
+    assert got == [e for e in sample() if isinstance(e, IterationStarted)]
+    assert [s.offset for s in reader.skipped] == [sum(len(line) for line in lines[:4])]
+    assert all(raw.startswith((checks, b'{"kind":"iteration_started",')) for raw in seen)
+    # Not skimmed, the same check lines are parsed, and the badly typed one refused.
+    again = TraceReader(path)
+    assert sum(isinstance(e, InvariantChecked) for e in again.iter_events(kinds=wanted)) == 3
+    assert len(again.skipped) == 2
+    # Either way the stream left the index behind it, the same as the index's own pass.
+    assert reader.iterations == again.iterations == TraceReader(path).iterations == [0, 1, 2]
+    assert reader.iteration_events(1) == again.iteration_events(1) == block(1, 2.0)

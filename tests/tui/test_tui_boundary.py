@@ -10,7 +10,8 @@ import explorer
 
 PACKAGE = Path(explorer.__file__).parent
 # Pure parts of the app package: the view model is tested without a terminal.
-PURE_TUI = ("explorer.tui", "explorer.tui.model", "explorer.tui.state_view", "explorer.tui.history")
+PURE_TUI = ("explorer.tui", "explorer.tui.model", "explorer.tui.state_view", "explorer.tui.history",
+            "explorer.tui.trace_history")
 
 
 # The source-level rule (no import of textual outside explorer/tui) is test_layering's;
@@ -41,5 +42,6 @@ print(" ".join(names))
     )
     assert done.returncode == 0, done.stderr
     imported = done.stdout.split()
-    assert {"explorer.events", "explorer.tui.model", "explorer.tui.history"} <= set(imported)
+    assert {"explorer.events", "explorer.tui.model", "explorer.tui.history",
+            "explorer.tui.trace_history"} <= set(imported)
     assert any(name in imported for name in ("explorer.runner", "explorer.cli"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from rich.text import Text
 from textual.widgets import Static
 
 from explorer.control import RunControl
@@ -24,7 +23,7 @@ def live_app() -> tuple[ExplorerApp, FakeRunner, RunControl]:
 
 
 def list_rows(app: ExplorerApp) -> list[str]:
-    return [Text.assemble(option.prompt).plain for option in app.main_screen.iteration_list.options]
+    return [str(option.prompt) for option in app.main_screen.iteration_list.options]
 
 
 async def test_pause_stops_new_iterations_and_n_runs_one_more() -> None:
