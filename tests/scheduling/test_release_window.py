@@ -10,7 +10,7 @@ from explorer.events import Event, IterationFinished, ScheduleDecision
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import load_scenario
 from explorer.scheduling.strategies import Parked, PctStrategy
-from tests.checker.test_checker_variants import variant_scenario
+from tests.checker.checker_helpers import variant_scenario
 
 # alpha's upgrade holds the lockfile lock while beta's re-pull spins on it. Released, alpha
 # is about to index 2.0.0; a waiter run now "recovers" alpha's entry away (the variant).
