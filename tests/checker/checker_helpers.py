@@ -32,3 +32,19 @@ def variant_scenario(tmp_path: Path, variant: str, ops: list[str], top: str = ""
     path = tmp_path / f"{variant}.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# The ops of the race inside one step (variant entry-with-the-files): alpha's two pulls
+# take turns on alpha's lock and change its version, beta's pull writes the lockfile
+# beside them, so most iterations change an entry a lost write would show.
+WITHIN_A_STEP = ("entry-with-the-files",
+                 ["pull @stress/alpha@2.0.0", "pull @stress/beta", "pull @stress/alpha@1.0.0"])
+
+
+def within_a_step_scenario(tmp_path: Path, top: str = "") -> Path:
+    variant, ops = WITHIN_A_STEP
+    path = variant_scenario(tmp_path, variant, ops, top)
+    # the default scenario's expected failure names an rm these ops do not have
+    path.write_text(path.read_text(encoding="utf-8").replace('ops = ["rm @stress/alpha"]\n', ""),
+                    encoding="utf-8")
+    return path
