@@ -7,11 +7,18 @@ hold the calls in between. Each mode x strategy x seed runs the checker tests'
 scenario of that variant until its first failing iteration or the budget, and
 the table gives per mode and strategy the detection rate over the seeds, the
 median iterations to the first failure among the seeds that found it, and the
-median wall time of an iteration.
+median wall time of an iteration. `--windows` adds runs with every checkpoint a
+release point: the syscalls mode takes a thread at the same call twice in a row for a
+spin-waiter and runs it last, which holds back the interleavings this race needs.
+The README's table is two runs into one file:
 
-    .venv/bin/python bench/within_a_step.py [--seeds 1..10] [--budget 30]
-        [--modes hook,syscalls] [--strategies random,pct] [--jobs 1] [--out FILE]
-    .venv/bin/python bench/within_a_step.py --table FILE
+    .venv/bin/python bench/within_a_step.py --jobs 2 --out results.jsonl
+    .venv/bin/python bench/within_a_step.py --modes syscalls --windows 0.5 --jobs 2 \
+        --out results.jsonl
+    .venv/bin/python bench/within_a_step.py --table results.jsonl
+
+Options: --seeds 1..10, --budget 30, --modes hook,syscalls, --strategies random,pct,
+--windows 0 (comma separated; 0: none), --jobs 1.
 """
 
 from __future__ import annotations
