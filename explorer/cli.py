@@ -98,9 +98,11 @@ def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list
               show_default=True, metavar="SECONDS", help="...for up to this many seconds.")
 @click.option("--release-points", callback=_bugs, metavar="GLOBS",
               help="Checkpoints that follow a lock's release, comma separated (e.g. "
-              "'*lock-released' or 'unlink:*.lock'): a spin-waiting child may get the next step.")
-@click.option("--release-window", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="The chance the step after a release point is open to spin-waiting children.")
+              "'*lock-released' or 'unlink:*.lock'): a spin-waiting child may get the next step. "
+              "Default: the scenario's [checkpoints] release_points, else none.")
+@click.option("--release-window", type=click.FloatRange(0, 1),
+              help="The chance the step after a release point is open to spin-waiting children. "
+              "Default: the scenario's [checkpoints] release_window, else 0.5.")
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Parent of the repo dir (default: a temporary dir, removed after).")
 @click.option("--pct-steps", type=click.IntRange(min=1),
@@ -134,7 +136,7 @@ def cli(
     delay_rate: float,
     max_delay: float,
     release_points: list[str],
-    release_window: float,
+    release_window: float | None,
     work_dir: Path | None,
     pct_steps: int | None,
     shard: str | None,

@@ -77,6 +77,8 @@ class Checkpoints:
     mode: str = CHECKPOINTS["mode"].default
     roots: tuple[str, ...] = CHECKPOINTS["roots"].default  # templates
     groups: tuple[str, ...] = CHECKPOINTS["groups"].default
+    release_points: tuple[str, ...] = CHECKPOINTS["release_points"].default  # name globs
+    release_window: float = CHECKPOINTS["release_window"].default
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,16 @@ class _Parser:
         if (not isinstance(groups, list | tuple) or not groups
                 or not all(isinstance(g, str) and g in GROUPS for g in groups)):
             raise self.fail("checkpoints.groups", CHECKPOINTS["groups"].expected, groups)
-        return Checkpoints(mode, roots, tuple(groups))
+        points = table.get("release_points", CHECKPOINTS["release_points"].default)
+        if not isinstance(points, list | tuple) or not all(
+                isinstance(p, str) and p and not any(c.isspace() for c in p) for p in points):
+            raise self.fail("checkpoints.release_points",
+                            CHECKPOINTS["release_points"].expected, points)
+        window = self.value(table, CHECKPOINTS["release_window"], "checkpoints")
+        if window > 1:
+            raise self.fail("checkpoints.release_window",
+                            CHECKPOINTS["release_window"].expected, window)
+        return Checkpoints(mode, roots, tuple(groups), tuple(points), window)
 
     def env(self, value: Any) -> tuple[dict[str, str], tuple[str, ...]]:
         """`NAME = template`, `NAME = false` (unset) and `unset = [NAMES]`."""
