@@ -4,11 +4,14 @@ Families give the checkpoint its name and hide which variant a runtime happens t
 (glibc's open() is openat, Go's rename is renameat...): `open`, `rename`, `unlink`, `rmdir`,
 `mkdir`, `link`, `symlink`, `truncate`, `fsync`, `fdatasync`, `lock`, `unlock`, `getlk`,
 `write`. A call naming two paths (rename, link) lists its new name first: the checkpoint is
-named after the destination, the path a reader of the repo sees change.
+named after the destination, the path a reader of the repo sees change. `args` holds what
+tells two calls of one family on one path apart (retries.py compares them): open's flags, a
+lock's type and byte range, flock's operation, renameat2's flags.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -41,6 +44,7 @@ class Call:
     syscall: str  # the kernel's name: openat, renameat2...
     family: str  # the checkpoint's name: open, rename...
     paths: tuple[str, ...]  # absolute; the one the checkpoint is named after first
+    args: tuple[int, ...] = ()  # what tells it from another call of its family on its paths
 
 
 def decode(notif: abi.SeccompNotif, groups: Collection[str]) -> Call | None:
@@ -51,21 +55,27 @@ def decode(notif: abi.SeccompNotif, groups: Collection[str]) -> Call | None:
         return None
     tid, a = notif.pid, list(notif.data.args)
     family = FAMILIES[syscall]
+    args: tuple[int, ...] = ()
     if family == "open":
-        group = "paths" if _open_flags(tid, syscall, a) & OPEN_WRITE_FLAGS else "reads"
+        flags = _open_flags(tid, syscall, a)
+        group = "paths" if flags & OPEN_WRITE_FLAGS else "reads"
+        args = (flags & 0xFFFFFFFF,)
     else:
         group = GROUP_OF[family]
     if group not in groups:
         return None
     if syscall == "fcntl":
-        family = _fcntl_family(tid, a)
+        family, args = _fcntl_lock(tid, a)
     elif syscall == "flock":
         family = "unlock" if a[1] & abi.LOCK_UN else "lock"
+        args = (a[1] & ~abi.LOCK_NB & 0xFFFFFFFF,)
     elif syscall == "unlinkat" and a[2] & abi.AT_REMOVEDIR:
         family = "rmdir"
+    elif syscall in ("renameat2", "linkat"):
+        args = (a[4] & 0xFFFFFFFF,)
     named = _paths(tid, syscall, a)
     paths = tuple(p for p in named if p is not None)
-    return Call(syscall, family, paths) if paths else None
+    return Call(syscall, family, paths, args) if paths else None
 
 
 def _open_flags(tid: int, syscall: str, a: list[int]) -> int:
@@ -74,19 +84,28 @@ def _open_flags(tid: int, syscall: str, a: list[int]) -> int:
     if syscall == "openat":
         return a[2]
     if syscall == "creat":
-        return OPEN_WRITE_FLAGS
+        return abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC
     how = read_bytes(tid, a[2], 8)  # openat2: struct open_how starts with u64 flags
     return int.from_bytes(how, "little") if how and len(how) == 8 else 0
 
 
-def _fcntl_family(tid: int, a: list[int]) -> str:
+# x86_64 struct flock: short l_type, short l_whence, (padding), off_t l_start, off_t l_len.
+FLOCK = struct.Struct("<hh4xqq")
+
+
+def _fcntl_lock(tid: int, a: list[int]) -> tuple[str, tuple[int, ...]]:
+    """The family, and the lock's kind (0 a process's, 1 an open file's), type, whence, start
+    and length. A blocking and a non-blocking try at the same lock are the same attempt."""
     command = a[1] & 0xFFFFFFFF
+    kind = int(command in (abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW))
+    raw = read_bytes(tid, a[2], FLOCK.size) or b""
+    fields = FLOCK.unpack(raw) if len(raw) == FLOCK.size else ()
     if command in (abi.F_GETLK, abi.F_OFD_GETLK):
-        return "getlk"
-    l_type = read_bytes(tid, a[2], 2)  # struct flock starts with short l_type
-    if l_type and len(l_type) == 2 and int.from_bytes(l_type, "little") == abi.F_UNLCK:
-        return "unlock"
-    return "lock"
+        family = "getlk"
+    else:
+        unlock = len(raw) >= 2 and int.from_bytes(raw[:2], "little") == abi.F_UNLCK
+        family = "unlock" if unlock else "lock"
+    return family, (kind, *fields)
 
 
 def _at(tid: int, dirfd: int, address: int) -> str | None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from explorer.intercept import abi, launcher
 from explorer.intercept.calls import decode
 from explorer.intercept.options import Roots, SyscallOptions
+from explorer.intercept.retries import Attempt, attempt, waits
 from explorer.scheduling.checkpoints import Arrival
 
 
@@ -66,7 +67,7 @@ class _Listener:
     notif: abi.SeccompNotif = field(default_factory=abi.SeccompNotif)
     parked: _Held | None = None
     queued: deque[_Held] = field(default_factory=deque)
-    last: dict[int, str] = field(default_factory=dict)  # each thread's last held call
+    last: dict[int, Attempt] = field(default_factory=dict)  # each thread's last held call
 
 
 class SyscallSupervisor:
@@ -235,10 +236,11 @@ class SyscallSupervisor:
                 continue
             others = [p for i, p in enumerate(call.paths) if i != index]
             name = f"{call.family}:{relative}"
-            # The same thread at the same call again, nothing held in between: it retries
-            # what failed (a lock another child holds), a spin wait, as the hook's `yield`.
-            retry = listener.last.get(notif.pid) == name
-            listener.last[notif.pid] = name
+            # The same thread making the same attempt again, nothing held in between, at a
+            # call that waits (retries.py): a spin wait, as the hook's `yield`.
+            tried = attempt(call)
+            retry = listener.last.get(notif.pid) == tried and waits(call)
+            listener.last[notif.pid] = tried
             arrival = SyscallArrival(
                 listener.child, name, retry,
                 call=call.family, syscall=call.syscall, tid=notif.pid, path=path,
