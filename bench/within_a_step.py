@@ -8,8 +8,9 @@ scenario of that variant until its first failing iteration or the budget, and
 the table gives per mode and strategy the detection rate over the seeds, the
 median iterations to the first failure among the seeds that found it, and the
 median wall time of an iteration. `--windows` adds runs with every checkpoint a
-release point: the syscalls mode takes a thread at the same call twice in a row for a
-spin-waiter and runs it last, which holds back the interleavings this race needs.
+release point, so a child taken for a spin-waiter (which runs last) may get the step
+after any checkpoint: syscalls mode needed that while it took a thread at the same
+checkpoint name twice in a row for a spinner (SQLite's lock pairs), and no longer does.
 The README's table is two runs into one file:
 
     .venv/bin/python bench/within_a_step.py --jobs 2 --out results.jsonl
