@@ -14,6 +14,12 @@ def main() -> None:
         cli_main()
     except KeyboardInterrupt:
         sys.exit(130)  # EXIT_INTERRUPTED, which lives in the module not yet imported
+    finally:
+        # CPython 3.11 remembers a KeyboardInterrupt that left code run by exec() of a string
+        # (dataclasses and namedtuples build their methods so, while the CLI imports) as
+        # "unhandled", even once caught: at exit, `python -m` then kills itself with SIGINT
+        # instead of exiting 130. Each exec of a string clears that mark before it runs.
+        exec("")
 
 
 if __name__ == "__main__":

@@ -249,7 +249,7 @@ def replay(trace: Path, headless: bool, iteration: int | None, rerun: bool, time
             _fail("--rerun needs --iteration N")
         assert iteration is not None
         code, last = asyncio.run(_rerun(reader, iteration, times))
-        if not open_app or last is None:
+        if not open_app or last is None or code == EXIT_INTERRUPTED:
             sys.exit(code)
         sys.exit(_tui("run_replay")(last, iteration=RERUN_ITERATION))
     if headless:
@@ -292,6 +292,13 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
     for n in range(1, times + 1):
         outcome = await rerun_iteration(recorded, scenario)
         last = outcome.trace
+        if outcome.moved and n == 1:
+            click.echo(f"  note: {Path(recorded.run.repo_dir).parent} is taken, so the reruns "
+                       "run elsewhere: stores that keep absolute paths may not match")
+        if outcome.interrupted:
+            click.echo(f"interrupted in rerun {n}/{times} (trace {outcome.trace}); "
+                       f"reproduced {same}/{n - 1} before it")
+            return EXIT_INTERRUPTED, last
         ok = signature(outcome.breaks) == expected
         same += ok
         click.echo(f"  rerun {n}/{times}: {'the same' if ok else 'NOT the same'} "

@@ -21,6 +21,7 @@ from typing import Any
 
 from explorer.events import CLASSIFICATIONS, Event, IterationFinished, RunFinished, RunStarted
 from explorer.junit import JUnitRecorder
+from explorer.report import write_report
 from explorer.shard import Shard, parse_seeds
 from explorer.trace import TraceError, TraceReader
 
@@ -275,7 +276,6 @@ def write_junit(merged: Merged, path: Path) -> None:
 
 
 # Further outputs of a merge, each a function of (the merged run, DIR) writing one file there.
-# The HTML report (explorer/report.py) belongs here once it exists.
 def write_summaries(merged: Merged, out: Path) -> None:
     (out / "summary.md").write_text(summary_markdown(merged), encoding="utf-8")
     (out / "summary.txt").write_text("\n".join(summary_lines(merged)) + "\n", encoding="utf-8")
@@ -284,6 +284,7 @@ def write_summaries(merged: Merged, out: Path) -> None:
 OUTPUTS: list[Callable[[Merged, Path], None]] = [
     lambda merged, out: write_junit(merged, out / "junit.xml"),
     write_summaries,
+    lambda merged, out: write_report(out / "report.html", [p.path for p in merged.parts]),
 ]
 
 

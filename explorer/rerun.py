@@ -9,9 +9,11 @@ its own trace, which the app opens like any other.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,8 @@ class Outcome:
     decisions: list[ScheduleDecision]
     divergences: list[str]
     children: list[ChildSpec]
+    interrupted: bool = False  # Ctrl-C or SIGTERM ended it: what follows should not run
+    moved: bool = False  # run in a new place: the recorded one was taken
 
     @property
     def failing(self) -> list[Break]:
@@ -132,6 +136,23 @@ def ops_for(scenario: Scenario, children: Sequence[ChildSpec]) -> list[Command]:
     return chosen
 
 
+@contextlib.contextmanager
+def recorded_place(repo_dir: str) -> Iterator[Path | None]:
+    """The recorded run's work dir, made for the rerun and removed after, when it is free: a
+    target may keep absolute paths in its stores (swamp's catalog does), which a rerun
+    elsewhere would not find. None when it is taken (another run's, or kept): a temp dir."""
+    work = Path(repo_dir).parent
+    try:
+        work.mkdir()  # only a dir made here is removed; never one that was there
+    except OSError:
+        yield None
+        return
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 async def execute(
     recorded: RecordedIteration,
     scenario: Scenario,
@@ -143,7 +164,8 @@ async def execute(
 ) -> Outcome:
     """Run the recorded iteration's children (or a subset) from its starting state."""
     children = list(recorded.children if children is None else children)
-    with tempfile.TemporaryDirectory(prefix="race-explorer-rerun-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="race-explorer-rerun-") as scratch, \
+            recorded_place(recorded.run.repo_dir) as place:
         archive = Path(scratch) / "start.tar.gz.b64"
         archive.write_text(recorded.archive, encoding="ascii")
         restore = Command(
@@ -165,6 +187,7 @@ async def execute(
             profile=recorded.run.profile,
             bugs=list(recorded.run.bugs),
             checkpoints=recorded.run.checkpoints,
+            work_dir=place,
             trace_path=trace_path
             or default_trace_path(f"{scenario.name}-rerun-{recorded.iteration}"),
         )
@@ -174,7 +197,7 @@ async def execute(
         runner.subscribe(
             lambda e: seen.append(e) if getattr(e, "iteration", None) == RERUN_ITERATION else None
         )
-        await runner.run()
+        run = await runner.run()
     finished = next((e for e in seen if isinstance(e, IterationFinished)), None)
     started = next((e for e in seen if isinstance(e, IterationStarted)), None)
     divergences: list[str] = []
@@ -190,6 +213,8 @@ async def execute(
         decisions=[e for e in seen if isinstance(e, ScheduleDecision)],
         divergences=divergences,
         children=started.children if started else [],
+        interrupted=run.interrupted,
+        moved=place is None,
     )
 
 

@@ -139,6 +139,10 @@ def test_the_merged_shards_are_the_unsharded_run(sharded: dict[str, object]) -> 
     junit = (work / "merged" / "junit.xml").read_text()
     assert junit.count("<testsuite ") == len(sharded["indices"])  # type: ignore[arg-type]
     assert 'failures="0"' not in junit.split("\n")[1]
+    page = (work / "merged" / "report.html").read_text()
+    assert page.count("<section>") == len(sharded["indices"])  # type: ignore[arg-type]
+    for shard in sorted((work / "shards").glob("*.jsonl")):
+        assert str(shard.absolute()) in page  # each shard's section names its trace
     # Each shard's trace header says which share it did.
     header = json.loads((work / "shards" / "shard-2.jsonl").open().readline())
     assert header["shard"] == {"index": 2, "count": 4, "of": "iterations"}

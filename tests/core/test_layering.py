@@ -20,9 +20,9 @@ PACKAGE = Path(explorer.__file__).parent
 ROOMS: dict[str, tuple[str, ...]] = {
     "seam": ("events", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
-    "parts": ("confine", "stores", "archive", "snapshot", "invariants", "outcomes", "serial",
-              "registry", "classify", "scenario_keys", "scenario_checks", "scenario", "watch",
-              "descendants", "children", "control", "trace"),
+    "parts": ("confine", "stores", "archive", "snapshot", "store_views", "invariants",
+              "outcomes", "serial", "registry", "classify", "scenario_keys", "scenario_checks",
+              "scenario", "watch", "descendants", "children", "control", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals", "shard", "workdir"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
-from tests.core.core_helpers import run_explorer
+import pytest
+
+from explorer.events import RunStarted
+from explorer.trace import TraceReader
+from tests.core.core_helpers import explorer_env, run_explorer
 
 
 def test_rerun_without_headless_exits_with_its_code_and_no_app(
@@ -46,3 +53,60 @@ def test_printed_commands_are_absolute_and_work_from_anywhere(
                            timeout=90)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "reproduced 1/1" in again.stdout
+
+
+def test_ctrl_c_during_reruns_ends_them_all_with_130(race_trace: Path, tmp_path: Path) -> None:
+    """A Ctrl-C ends the re-execution under way and the ones still to come, not only the one."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "explorer", "replay", str(race_trace), "--iteration", "1",
+         "--rerun", "--times", "5"],
+        cwd=tmp_path, env=explorer_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # the first rerun is done: the second is starting
+        seen.append(line)
+        if line.startswith("  rerun 1/5"):
+            os.kill(process.pid, signal.SIGINT)
+            break
+    rest, errors = process.communicate(timeout=90)
+    out = "".join(seen) + rest
+    assert process.returncode == 130, out + errors
+    assert "rerun 3/5" not in out and "reproduced 5" not in out, out
+    assert "Traceback" not in errors, errors
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)  # nothing it started is left
+
+
+def repo_dir_of(trace: Path) -> str:
+    started = next(e for e in TraceReader(trace).events() if isinstance(e, RunStarted))
+    return started.repo_dir
+
+
+def test_a_rerun_runs_where_the_recorded_run_did_when_that_place_is_free(
+    race_trace: Path, tmp_path: Path
+) -> None:
+    """A target may keep absolute paths in its stores (swamp's catalog does): a rerun in
+    another directory would miss them, so it runs at the recorded repo dir when it is free."""
+    recorded = Path(repo_dir_of(race_trace))
+    assert not recorded.parent.exists()  # the recorded run's temp dir went with it
+    done = run_explorer("replay", str(race_trace), "--iteration", "1", "--rerun",
+                        cwd=tmp_path, timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rerun_trace = Path(done.stdout.split("(trace ")[1].split(")")[0])
+    assert repo_dir_of(rerun_trace) == str(recorded)
+    assert not recorded.parent.exists()  # made for the rerun, removed after it
+    # Taken (here by a dir of someone else's), the rerun goes elsewhere, says so, and leaves
+    # what it found alone.
+    recorded.parent.mkdir()
+    (recorded.parent / "kept").write_text("mine")
+    try:
+        again = run_explorer("replay", str(race_trace), "--iteration", "1", "--rerun",
+                             cwd=tmp_path, timeout=90)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "is taken, so the reruns run elsewhere" in again.stdout
+        other = Path(again.stdout.split("(trace ")[1].split(")")[0])
+        assert repo_dir_of(other) != str(recorded)
+        assert [p.name for p in recorded.parent.iterdir()] == ["kept"]
+    finally:
+        shutil.rmtree(recorded.parent)
