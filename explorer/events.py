@@ -145,7 +145,12 @@ class Event:
         return out
 
     def to_json(self) -> str:
-        return _ENCODER.encode(self.to_dict())
+        # Encoded once: the trace and the app's pipe both write every event.
+        try:
+            return self.__dict__["_json"]  # type: ignore[no-any-return]
+        except KeyError:
+            text = self.__dict__["_json"] = _ENCODER.encode(self.to_dict())
+            return text
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -364,6 +369,14 @@ _NESTED: dict[str, Callable[..., Any]] = {
     "stores": StoreState.from_dict,
 }
 _PAIRS = ("changes", "parked")
+# Which of those each kind has, so that the common kinds (child output) skip the lookups.
+_NESTED_OF: dict[type[Event], list[tuple[str, Callable[..., Any]]]] = {
+    cls: [(k, f) for k, f in _NESTED.items() if k in _field_names(cls)]
+    for cls in EVENT_TYPES.values()
+}
+_PAIRS_OF: dict[type[Event], list[str]] = {
+    cls: [k for k in _PAIRS if k in _field_names(cls)] for cls in EVENT_TYPES.values()
+}
 # One check per kind, derived from the dataclass: the fields are declared once, above.
 _CHECKS: dict[str, Check] = {
     kind: object_checker(cls, ignore=frozenset({"kind"})) for kind, cls in EVENT_TYPES.items()
@@ -383,15 +396,22 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         _CHECKS[cls.kind](data)
     except SchemaError as exc:
         raise ValueError(f"bad {cls.kind} event: {exc}") from exc
-    kwargs = {k: v for k, v in data.items() if k != "kind"}
-    for key, nested in _NESTED.items():
+    kwargs = dict(data)
+    del kwargs["kind"]
+    for key, nested in _NESTED_OF[cls]:
         if key in kwargs:
             kwargs[key] = [nested(item) if key == "stores" else nested(**item)
                            for item in kwargs[key]]
-    for key in _PAIRS:
+    for key in _PAIRS_OF[cls]:
         if key in kwargs:
             kwargs[key] = [tuple(pair) for pair in kwargs[key]]
-    return cls(**kwargs)
+    if len(kwargs) < len(_field_names(cls)):
+        return cls(**kwargs)  # the defaults fill the rest
+    # Every field is there and checked: set them as the frozen __init__ would, without
+    # its object.__setattr__ a field, half the cost of a child's line read back.
+    event = object.__new__(cls)
+    event.__dict__.update(kwargs)
+    return event
 
 
 def event_from_json(line: str | bytes) -> Event:
