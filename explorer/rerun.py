@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.archive import ArchivePolicy
+from explorer.event_json import event_from_json
 from explorer.events import (
     Break,
     ChildSpec,
@@ -27,7 +28,6 @@ from explorer.events import (
     RunStarted,
     ScheduleDecision,
     StateSnapshot,
-    event_from_json,
 )
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import Command, Scenario, load_scenario

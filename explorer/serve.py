@@ -34,7 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from explorer.control import RunControl
-from explorer.events import Event, RunFinished, event_from_dict, event_from_json
+from explorer.event_json import event_from_dict, event_from_json
+from explorer.events import Event, RunFinished
 from explorer.request import RunError, RunOptions, RunRequest
 from explorer.runner import Runner
 from explorer.scenario import Scenario, ScenarioError

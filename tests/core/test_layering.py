@@ -18,7 +18,7 @@ PACKAGE = Path(explorer.__file__).parent
 
 # Each room of the core, lowest first; a room may import itself and the rooms before it.
 ROOMS: dict[str, tuple[str, ...]] = {
-    "seam": ("events", "schema", "vocabulary", "visible"),
+    "seam": ("events", "event_json", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
     "parts": ("confine", "stores", "archive", "snapshot", "store_views", "invariants",
               "outcomes", "serial", "registry", "classify", "scenario_keys", "scenario_checks",
