@@ -26,11 +26,11 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals", "shard", "workdir"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",
-              "cli", "__main__", "why", "failures", "report"),
+              "cli", "cli_base", "cli_traces", "__main__", "why", "failures", "report"),
 }
 ORDER = list(ROOMS)
 # The one arrow from the core to the app: the command line loads it when asked for it.
-APP_LOADERS = {"explorer.cli"}
+APP_LOADERS = {"explorer.cli_base"}
 
 
 def module_name(path: Path) -> str:
