@@ -138,8 +138,8 @@ async def _rerun(reader: TraceReader, iteration: int, times: int) -> tuple[int, 
         outcome = await rerun_iteration(recorded, scenario)
         last = outcome.trace
         if outcome.moved and n == 1:
-            click.echo(f"  note: {Path(recorded.run.repo_dir).parent} is taken, so the reruns "
-                       "run elsewhere: stores that keep absolute paths may not match")
+            click.echo(f"  note: {outcome.moved}, so the reruns run elsewhere: stores that "
+                       "keep absolute paths may not match")
         if outcome.interrupted:
             click.echo(f"interrupted in rerun {n}/{times} (trace {outcome.trace}); "
                        f"reproduced {same}/{n - 1} before it")
