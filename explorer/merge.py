@@ -282,7 +282,8 @@ OUTPUTS: dict[str, Callable[[Merged, Path], object]] = {
     "summary.md": lambda merged, path: path.write_text(
         summary_markdown(merged), encoding="utf-8"),
     "junit.xml": write_junit,
-    "report.html": lambda merged, path: write_report(path, [p.path for p in merged.parts]),
+    "report.html": lambda merged, path: write_report(
+        path, [p.path for p in sorted(merged.parts, key=_order)], merged.notes),
 }
 OUTPUT_FILES = tuple(OUTPUTS)
 
