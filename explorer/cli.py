@@ -14,7 +14,7 @@ import explorer
 from explorer.cli_base import EXIT_INTERRUPTED, app_entry, fail
 from explorer.cli_traces import TRACE_COMMANDS
 from explorer.request import RunError, RunOptions, RunRequest
-from explorer.scenario import ScenarioError
+from explorer.scenario_values import ScenarioError
 from explorer.scheduling.factory import CHECKPOINT_MODES
 from explorer.scheduling.strategies import STRATEGIES
 from explorer.shard import per_seed_path, seed_plan

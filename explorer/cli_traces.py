@@ -24,7 +24,8 @@ from explorer.rerun import (
     signature,
 )
 from explorer.rerun import rerun as rerun_iteration
-from explorer.scenario import Scenario, ScenarioError
+from explorer.scenario import Scenario
+from explorer.scenario_values import ScenarioError
 from explorer.shrink import script_of, shrunk_path, switches
 from explorer.shrink import shrink as shrink_iteration
 from explorer.trace import TraceError, TraceReader, replay_command, shrink_command, why_command

@@ -36,13 +36,11 @@ from explorer.scenario_keys import (
     TOP,
     TRANSIENT,
 )
-from explorer.scenario_values import ENV_PREFIX, ScenarioError, ValueReader, expand
+from explorer.scenario_values import ENV_PREFIX, ScenarioError, ValueReader
 from explorer.scheduling.factory import CHECKPOINT_MODES
 from explorer.stores import STORE_KINDS, StoreKind, StoreSpec
 
-__all__ = [
-    "Command", "Scenario", "ScenarioError", "Service", "Transient", "expand", "load_scenario",
-]
+__all__ = ["Command", "Scenario", "Service", "Transient", "load_scenario"]
 
 DEFAULT_SCENARIO = Path(explorer.__file__).with_name("default_scenario.toml")
 

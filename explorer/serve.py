@@ -38,7 +38,8 @@ from explorer.event_json import event_from_dict, event_from_json
 from explorer.events import Event, RunFinished
 from explorer.request import RunError, RunOptions, RunRequest
 from explorer.runner import Runner
-from explorer.scenario import Scenario, ScenarioError
+from explorer.scenario import Scenario
+from explorer.scenario_values import ScenarioError
 
 STEERING = (
     "pause", "resume", "one_more", "stop", "hold_decisions", "one_decision", "release_decisions",
