@@ -31,12 +31,13 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from cells import run_cells  # noqa: E402  (bench/, beside this script)
 
 from explorer.control import RunControl  # noqa: E402
 from explorer.events import Event, IterationFinished  # noqa: E402
@@ -127,15 +128,7 @@ def main() -> None:
     cells = [(mode, strategy, seed, args.budget, float(window))
              for mode in args.modes.split(",") for window in args.windows.split(",")
              for strategy in args.strategies.split(",") for seed in parse_seeds(args.seeds)]
-    print(f"{len(cells)} runs, {args.jobs} at a time", flush=True)
-    results = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for result in pool.map(run_cell, *zip(*cells, strict=True)):
-            results.append(result)
-            print(json.dumps(result), flush=True)
-            if args.out:
-                with args.out.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(result) + "\n")
+    results = run_cells(run_cell, cells, args.jobs, args.out)
     print("\n".join(table(results)))
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from core_helpers import REPO_ROOT, run_explorer
 
-from explorer.scenario import ScenarioError, expand, load_scenario
+from explorer.scenario import load_scenario
 from explorer.scenario_keys import reference
+from explorer.scenario_values import ScenarioError, expand
 
 MINIMAL = '[[ops]]\nargv = ["{python}", "-c", "pass"]\n'
 LOCKFILE_STORE = '[stores.lockfile]\nkind = "json"\npath = "state.json"\n'

@@ -10,7 +10,7 @@ from core_helpers import run_explorer
 from test_core_event_schema import ISSUE_LINE
 from test_core_trace import block, sample, write
 
-from explorer.cli import EXIT_TRACE_INCOMPLETE
+from explorer.cli_base import EXIT_TRACE_INCOMPLETE
 from explorer.trace import TraceReader
 
 EVENTS = sample()
