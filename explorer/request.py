@@ -55,7 +55,8 @@ class RunOptions:
     # after one; empty and None: the scenario's [checkpoints] release_points and window.
     release_points: list[str] = field(default_factory=list)
     release_window: float | None = None
-    pct_steps: int | None = None  # PCT's k (None: the mode's); fixed, so shards decide alike
+    pct_steps: int | None = None  # PCT's k (None: the scenario's, else the mode's); fixed,
+    # so shards decide alike
     shard: str | None = None  # "I/N": this job's share of the iterations (or of the seeds)
     seeds: str | None = None  # "A..B": a whole run per seed (the CLI runs them one by one)
     max_time: float | None = None  # seconds: start no iteration after this
@@ -68,7 +69,7 @@ class RunOptions:
         try:
             return make_factory(self.strategy, self.seed, depth=self.depth,
                                 kill_at=self.kill_at, kill_rate=self.kill_rate,
-                                pct_steps=self.pct_steps,
+                                pct_steps=self.pct_steps or scenario.checkpoints.pct_steps,
                                 checkpoints=self.checkpoint_mode(scenario),
                                 faults=self.fault_options(scenario))
         except ValueError as exc:

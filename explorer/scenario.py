@@ -74,6 +74,7 @@ class Checkpoints:
     groups: tuple[str, ...] = CHECKPOINTS["groups"].default
     release_points: tuple[str, ...] = CHECKPOINTS["release_points"].default  # name globs
     release_window: float = CHECKPOINTS["release_window"].default
+    pct_steps: int | None = None  # None: the mode's first guess
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,8 @@ class _Parser(ValueReader):
         if window > 1:
             raise self.fail("checkpoints.release_window",
                             CHECKPOINTS["release_window"].expected, window)
-        return Checkpoints(mode, roots, tuple(groups), tuple(points), window)
+        steps = self.value(table, CHECKPOINTS["pct_steps"], "checkpoints")
+        return Checkpoints(mode, roots, tuple(groups), tuple(points), window, steps)
 
     def env(self, value: Any) -> tuple[dict[str, str], tuple[str, ...]]:
         """`NAME = template`, `NAME = false` (unset) and `unset = [NAMES]`."""

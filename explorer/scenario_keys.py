@@ -213,6 +213,11 @@ CHECKPOINTS = Table("[checkpoints]", (
     Key("release_window", "number", "the chance the step after a release point is open to "
         "spin-waiting children; `--release-window` overrides it", 0.5,
         expected_as="a number from 0 to 1"),
+    Key("pct_steps", "integer", "PCT's k, about the checkpoints an iteration reaches, so its "
+        "change points fall anywhere in one; `--pct-steps` overrides it",
+        default_as="the mode's guess: " + ", ".join(
+            f"{name} {mode.first_guess_steps}" for name, mode in CHECKPOINT_MODES.items()),
+        minimum=1),
 ))
 
 TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, MODEL,

@@ -99,6 +99,8 @@ def test_placeholders_expand_and_other_braces_stay() -> None:
          "expected a relative path inside the repo dir"),
         (MINIMAL + "[checkpoints]\nrelease_window = 1.5\n",
          "checkpoints.release_window: expected a number from 0 to 1, got 1.5"),
+        (MINIMAL + "[checkpoints]\npct_steps = 0\n",
+         "checkpoints.pct_steps: expected an integer >= 1, got 0"),
         (MINIMAL + '[checkpoints]\nrelease_points = "*lock-released"\n',
          "checkpoints.release_points: expected a list of checkpoint name globs, got "
          "'*lock-released'"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from explorer.scheduling.factory import ControlledFactory, ReplayFactory
 from explorer.scheduling.replay import ReplayScheduler
 from explorer.scheduling.strategies import STRATEGIES, StrategyInputs
+from tests.core.core_helpers import REPO_ROOT
 
 from .harness import alive, run_block
 
@@ -107,3 +109,26 @@ def test_replay_masks_a_uuid_temporary_name_as_one_part() -> None:
     second = stable("open:extensions/models/.7f3e0a11-2b4c-4e6f-8a9b-c0d1e2f3a4b5.tmp")
     assert first == second == "open:extensions/models/.#.tmp"
     assert stable("open:extensions/models/upstream_extensions.json") != first
+
+
+def test_the_scenario_sets_pcts_k_and_the_option_overrides_it(tmp_path: Path) -> None:
+    """A target whose iterations reach ~720 checkpoints says so once, in its scenario, so
+    PCT's change points fall anywhere in an iteration, not only in its first half."""
+    from explorer.request import RunOptions
+    from explorer.scenario import DEFAULT_SCENARIO, load_scenario
+
+    path = tmp_path / "k.toml"
+    text = DEFAULT_SCENARIO.read_text(encoding="utf-8").replace(
+        "\n[stores.lockfile]", "\n[checkpoints]\npct_steps = 720\n\n[stores.lockfile]", 1)
+    path.write_text(re.sub(r"(?m)^fixtures = .*$", f"fixtures = '{REPO_ROOT / 'fixtures'}'",
+                           text), encoding="utf-8")
+    scenario = load_scenario(path)
+    default = load_scenario(None)
+
+    def k(scenario: object, **options: object) -> object:
+        factory = RunOptions(strategy="pct", **options).scheduler_factory(scenario)  # type: ignore[arg-type]
+        return getattr(factory, "pct_steps", None)
+
+    assert k(scenario) == 720
+    assert k(scenario, pct_steps=40) == 40
+    assert k(default) == 30  # the hook mode's guess
