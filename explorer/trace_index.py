@@ -24,7 +24,7 @@ def kind_prefix(kind: str) -> bytes:
     return b'{"kind":"%s",' % kind.encode()
 
 
-WINDOW = 16 << 20  # bytes of the trace held at once while searching it
+WINDOW = 4 << 20  # bytes of the trace held at once while searching it
 
 
 class TraceBytes:

@@ -11,6 +11,7 @@ from core_helpers import run_explorer
 from test_core_event_schema import ISSUE_LINE
 from test_core_trace import block, sample, write
 
+from explorer import trace_index
 from explorer.cli import EXIT_TRACE_INCOMPLETE
 from explorer.events import ChildOutput
 from explorer.trace import TraceReader
@@ -127,3 +128,29 @@ def test_text_that_looks_like_a_block_start_inside_a_line_starts_no_block(tmp_pa
     reader = TraceReader(path)
     assert reader.iterations == [0, 1, 2]
     assert reader.iteration_events(1) == [e for e in events if getattr(e, "iteration", 0) == 1]
+
+
+@pytest.mark.parametrize("window", [64, 200, 1 << 20])
+def test_the_index_is_the_same_whatever_the_window_searched_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int) -> None:
+    path = tmp_path / "t.jsonl"
+    write(path, EVENTS)
+    with path.open("ab") as f:
+        f.write(b'{"kind":"child_out')  # the writer stopped mid-line
+    lines = path.read_bytes().splitlines(keepends=True)
+    offsets = [sum(map(len, lines[:n])) for n in range(len(lines))]
+    starts = [at for at, raw in zip(offsets, lines, strict=True)
+              if raw.startswith(b'{"kind":"iteration_started",')]
+    monkeypatch.setattr(trace_index, "WINDOW", window)  # lines straddle most windows
+    reader = TraceReader(path)
+    assert {n: span for n, (_, *span) in reader.blocks().items()} == {
+        0: [starts[0], starts[1]], 1: [starts[1], starts[2]], 2: [starts[2], offsets[-2]]}
+    with reader.searching() as data:
+        assert data.last("run_finished") == offsets[-2]
+        assert data.cut_short() == offsets[-1]
+        assert data.line(offsets[2]) == lines[2]  # a 70 KB line
+        breaking = data.first("invariant_checked", starts[1], starts[2], b'"breaks":[{')
+        assert breaking is not None and data.line(breaking).startswith(b'{"kind":"invariant_')
+        assert data.first("state_snapshot", starts[2], starts[2] + 10) is None
+    reader.check_end()
+    assert [s.offset for s in reader.skipped] == [offsets[-1]]
