@@ -29,7 +29,6 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from explorer.shard import Shard, parse_seeds
 
 PCT_STEPS = CHECKPOINT_MODES["hook"].first_guess_steps  # the k of the hook-mode runs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+from cells import run_cells  # noqa: E402  (bench/, beside this script)
 from lifecycle.faults import BUGS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -199,17 +199,7 @@ def main() -> None:
     if args.shard:
         shard = Shard.parse(args.shard)
         cells = [c for place, c in enumerate(cells) if place % shard.count == shard.index - 1]
-    print(f"{len(cells)} runs, {args.jobs} at a time", flush=True)
-    results = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_cell, cell, args.budget) for cell in cells]
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            print(json.dumps(result), flush=True)
-            if args.out:
-                with args.out.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(result) + "\n")
+    results = run_cells(run_cell, [(cell, args.budget) for cell in cells], args.jobs, args.out)
     print("\n".join(table(results)))
 
 

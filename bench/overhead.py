@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from explorer.events import IterationFinished, IterationStarted  # noqa: E402
 from explorer.invariants import Transcript, due  # noqa: E402
-from explorer.scenario import Command, Scenario, expand, load_scenario  # noqa: E402
+from explorer.scenario import Command, Scenario, load_scenario  # noqa: E402
+from explorer.scenario_values import expand  # noqa: E402
 from explorer.snapshot import read_snapshot  # noqa: E402
 from explorer.trace import TraceReader  # noqa: E402
 

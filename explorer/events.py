@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
-from explorer.schema import Check, SchemaError, object_checker
 from explorer.vocabulary import outcome
 
 Stream = Literal["stdout", "stderr"]
@@ -140,18 +138,23 @@ class Event:
         # What dataclasses.asdict gives, without its deep copy of every plain value: a
         # child printing 100,000 lines makes 100,000 of these, each one on the trace.
         out: dict[str, Any] = {"kind": self.kind}
-        for name in _field_names(type(self)):
+        for name in field_names(type(self)):
             out[name] = _plain(getattr(self, name))
         return out
 
     def to_json(self) -> str:
-        return _ENCODER.encode(self.to_dict())
+        # Encoded once: the trace and the app's pipe both write every event.
+        try:
+            return self.__dict__["_json"]  # type: ignore[no-any-return]
+        except KeyError:
+            text = self.__dict__["_json"] = _ENCODER.encode(self.to_dict())
+            return text
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _field_names(cls: type[Event]) -> tuple[str, ...]:
+def field_names(cls: type[Event]) -> tuple[str, ...]:
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
@@ -354,49 +357,3 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RunFinished,
     )
 }
-
-_NESTED: dict[str, Callable[..., Any]] = {
-    "ops": ChildSpec,
-    "children": ChildSpec,
-    "invariants": InvariantSpec,
-    "catalog": CatalogRow,
-    "breaks": Break,
-    "stores": StoreState.from_dict,
-}
-_PAIRS = ("changes", "parked")
-# One check per kind, derived from the dataclass: the fields are declared once, above.
-_CHECKS: dict[str, Check] = {
-    kind: object_checker(cls, ignore=frozenset({"kind"})) for kind, cls in EVENT_TYPES.items()
-}
-
-
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from `Event.to_dict()` output; raises ValueError naming the field
-    when a value is missing or not of its declared type."""
-    if type(data) is not dict:
-        raise ValueError(f"not an event object: {data!r:.80}")
-    kind = data.get("kind")
-    cls = EVENT_TYPES.get(kind) if type(kind) is str else None
-    if cls is None:
-        raise ValueError(f"unknown event kind {kind!r:.40}")
-    try:
-        _CHECKS[cls.kind](data)
-    except SchemaError as exc:
-        raise ValueError(f"bad {cls.kind} event: {exc}") from exc
-    kwargs = {k: v for k, v in data.items() if k != "kind"}
-    for key, nested in _NESTED.items():
-        if key in kwargs:
-            kwargs[key] = [nested(item) if key == "stores" else nested(**item)
-                           for item in kwargs[key]]
-    for key in _PAIRS:
-        if key in kwargs:
-            kwargs[key] = [tuple(pair) for pair in kwargs[key]]
-    return cls(**kwargs)
-
-
-def event_from_json(line: str | bytes) -> Event:
-    try:
-        data = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not JSON: {exc}") from exc
-    return event_from_dict(data)

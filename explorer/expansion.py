@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.events import ChildSpec
-from explorer.scenario import Command, Scenario, ScenarioError, expand
+from explorer.scenario import Command, Scenario
+from explorer.scenario_values import ScenarioError, expand
 from explorer.stores import StoreSpec, store_path
 
 # An explorer run inside another's child must not talk to the outer run's socket.

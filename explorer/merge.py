@@ -275,20 +275,20 @@ def write_junit(merged: Merged, path: Path) -> None:
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-# Further outputs of a merge, each a function of (the merged run, DIR) writing one file there.
-def write_summaries(merged: Merged, out: Path) -> None:
-    (out / "summary.md").write_text(summary_markdown(merged), encoding="utf-8")
-    (out / "summary.txt").write_text("\n".join(summary_lines(merged)) + "\n", encoding="utf-8")
-
-
-OUTPUTS: list[Callable[[Merged, Path], None]] = [
-    lambda merged, out: write_junit(merged, out / "junit.xml"),
-    write_summaries,
-    lambda merged, out: write_report(out / "report.html", [p.path for p in merged.parts]),
-]
+# What a merge writes into its DIR: each file's name and how it is written.
+OUTPUTS: dict[str, Callable[[Merged, Path], object]] = {
+    "summary.txt": lambda merged, path: path.write_text(
+        "\n".join(summary_lines(merged)) + "\n", encoding="utf-8"),
+    "summary.md": lambda merged, path: path.write_text(
+        summary_markdown(merged), encoding="utf-8"),
+    "junit.xml": write_junit,
+    "report.html": lambda merged, path: write_report(
+        path, [p.path for p in sorted(merged.parts, key=_order)], merged.notes),
+}
+OUTPUT_FILES = tuple(OUTPUTS)
 
 
 def write_outputs(merged: Merged, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for output in OUTPUTS:
-        output(merged, out)
+    for name, write in OUTPUTS.items():
+        write(merged, out / name)

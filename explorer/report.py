@@ -48,17 +48,19 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def render_report(traces: Sequence[Path]) -> str:
-    """The page for one or more traces (one section each, as for a run's shards)."""
-    body = "".join(_trace_section(TraceReader(t)) for t in traces)
+def render_report(traces: Sequence[Path], notes: Sequence[str] = ()) -> str:
+    """The page for one or more traces (one section each, as for a run's shards); `notes`
+    say what the page lacks (a shard missing or damaged), first."""
+    said = "".join(f"<p class=bad>{_e(note)}</p>" for note in notes)
+    body = said + "".join(_trace_section(TraceReader(t)) for t in traces)
     title = "race-explorer report"
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
             f"<style>{CSS}</style></head><body>{body}</body></html>\n")
 
 
-def write_report(out: Path, traces: Sequence[Path]) -> None:
+def write_report(out: Path, traces: Sequence[Path], notes: Sequence[str] = ()) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(traces), encoding="utf-8")
+    out.write_text(render_report(traces, notes), encoding="utf-8")
 
 
 def _trace_section(reader: TraceReader) -> str:

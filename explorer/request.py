@@ -51,8 +51,10 @@ class RunOptions:
     stall: list[str] = field(default_factory=list)  # "GLOB=SECONDS": hold the first child there
     delay_rate: float = 0.0  # each decision holds its child with this probability...
     max_delay: float = 1.0  # ...for up to this many seconds
-    release_points: list[str] = field(default_factory=list)  # globs of checkpoints after a release
-    release_window: float = 0.5  # the chance a spin-waiter gets the step after a release
+    # Globs of the checkpoints after a release, and the chance a spin-waiter gets the step
+    # after one; empty and None: the scenario's [checkpoints] release_points and window.
+    release_points: list[str] = field(default_factory=list)
+    release_window: float | None = None
     pct_steps: int | None = None  # PCT's k (None: the mode's); fixed, so shards decide alike
     shard: str | None = None  # "I/N": this job's share of the iterations (or of the seeds)
     seeds: str | None = None  # "A..B": a whole run per seed (the CLI runs them one by one)
@@ -68,10 +70,16 @@ class RunOptions:
                                 kill_at=self.kill_at, kill_rate=self.kill_rate,
                                 pct_steps=self.pct_steps,
                                 checkpoints=self.checkpoint_mode(scenario),
-                                faults=FaultOptions.of(self.stall, self.delay_rate, self.max_delay,
-                                                       self.release_points, self.release_window))
+                                faults=self.fault_options(scenario))
         except ValueError as exc:
             raise RunError(str(exc)) from exc
+
+    def fault_options(self, scenario: Scenario) -> FaultOptions:
+        """Delay faults and the release window; ValueError naming a malformed --stall."""
+        given = scenario.checkpoints
+        window = given.release_window if self.release_window is None else self.release_window
+        return FaultOptions.of(self.stall, self.delay_rate, self.max_delay,
+                               self.release_points or given.release_points, window)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: str(value) if isinstance(value, Path) else value

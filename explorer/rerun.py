@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.archive import ArchivePolicy
+from explorer.event_json import event_from_json
 from explorer.events import (
     Break,
     ChildSpec,
@@ -27,7 +28,6 @@ from explorer.events import (
     RunStarted,
     ScheduleDecision,
     StateSnapshot,
-    event_from_json,
 )
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import Command, Scenario, load_scenario
@@ -68,7 +68,7 @@ class Outcome:
     divergences: list[str]
     children: list[ChildSpec]
     interrupted: bool = False  # Ctrl-C or SIGTERM ended it: what follows should not run
-    moved: bool = False  # run in a new place: the recorded one was taken
+    moved: str = ""  # why it ran in a new place, not at the recorded one ("": it did not)
 
     @property
     def failing(self) -> list[Break]:
@@ -137,18 +137,21 @@ def ops_for(scenario: Scenario, children: Sequence[ChildSpec]) -> list[Command]:
 
 
 @contextlib.contextmanager
-def recorded_place(repo_dir: str) -> Iterator[Path | None]:
-    """The recorded run's work dir, made for the rerun and removed after, when it is free: a
+def recorded_place(repo_dir: str) -> Iterator[tuple[Path | None, str]]:
+    """The recorded run's work dir, made for the rerun and removed after, when it can be: a
     target may keep absolute paths in its stores (swamp's catalog does), which a rerun
-    elsewhere would not find. None when it is taken (another run's, or kept): a temp dir."""
+    elsewhere would not find. Else (None, why not): the rerun takes a temp dir."""
     work = Path(repo_dir).parent
     try:
         work.mkdir()  # only a dir made here is removed; never one that was there
-    except OSError:
-        yield None
+    except FileExistsError:
+        yield None, f"{work} is taken (another run's, or kept with --work-dir)"
+        return
+    except OSError as exc:
+        yield None, f"{work} cannot be made ({exc.strerror or exc})"
         return
     try:
-        yield work
+        yield work, ""
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -165,7 +168,7 @@ async def execute(
     """Run the recorded iteration's children (or a subset) from its starting state."""
     children = list(recorded.children if children is None else children)
     with tempfile.TemporaryDirectory(prefix="race-explorer-rerun-") as scratch, \
-            recorded_place(recorded.run.repo_dir) as place:
+            recorded_place(recorded.run.repo_dir) as (place, elsewhere):
         archive = Path(scratch) / "start.tar.gz.b64"
         archive.write_text(recorded.archive, encoding="ascii")
         restore = Command(
@@ -214,7 +217,7 @@ async def execute(
         divergences=divergences,
         children=started.children if started else [],
         interrupted=run.interrupted,
-        moved=place is None,
+        moved=elsewhere,
     )
 
 

@@ -45,7 +45,8 @@ from explorer.judge import SETUP_FAILED, Judge
 from explorer.launcher import Launcher
 from explorer.observer import Observer
 from explorer.request import CannotRecord, RunError, RunOptions, trace_path_of
-from explorer.scenario import Command, Scenario, expand
+from explorer.scenario import Command, Scenario
+from explorer.scenario_values import expand
 from explorer.scheduling.base import OsScheduler, Scheduler, SchedulerContext, SchedulerFactory
 from explorer.scheduling.checkpoints import SourceSettings
 from explorer.services import start_service

@@ -4,7 +4,8 @@ A scenario is validated completely before anything starts: a typo must not
 cost a 50-iteration run. Every error names the file, the key and what was
 expected, so `ScenarioError`'s message is all a person needs. The keys, their
 defaults and what an error says each expects are declared in scenario_keys.py
-(the README's key reference is written from there); this module reads them.
+(the README's key reference is written from there), scenario_values.py reads and
+checks each value; this module puts the scenario together.
 Templates take the placeholders scenario_keys.PLACEHOLDERS lists and one per
 service (its URL); other braces are literal.
 """
@@ -12,9 +13,8 @@ service (its URL); other braces are literal.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -35,19 +35,14 @@ from explorer.scenario_keys import (
     STORE,
     TOP,
     TRANSIENT,
-    Key,
-    Table,
 )
+from explorer.scenario_values import ENV_PREFIX, ScenarioError, ValueReader
 from explorer.scheduling.factory import CHECKPOINT_MODES
 from explorer.stores import STORE_KINDS, StoreKind, StoreSpec
 
-__all__ = ["Command", "Scenario", "ScenarioError", "Service", "Transient", "load_scenario"]
+__all__ = ["Command", "Scenario", "Service", "Transient", "load_scenario"]
 
 DEFAULT_SCENARIO = Path(explorer.__file__).with_name("default_scenario.toml")
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot run; the message names file, key and expectation."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +72,8 @@ class Checkpoints:
     mode: str = CHECKPOINTS["mode"].default
     roots: tuple[str, ...] = CHECKPOINTS["roots"].default  # templates
     groups: tuple[str, ...] = CHECKPOINTS["groups"].default
+    release_points: tuple[str, ...] = CHECKPOINTS["release_points"].default  # name globs
+    release_window: float = CHECKPOINTS["release_window"].default
 
 
 @dataclass(frozen=True)
@@ -120,16 +117,6 @@ class Scenario:
         return values
 
 
-# `{name}` is a placeholder, `{env:NAME}` an environment variable; any other brace (a dict
-# in `python -c` code) is literal.
-PLACEHOLDER = re.compile(r"\{((?:env:)?[A-Za-z_][A-Za-z0-9_]*)\}")
-ENV_PREFIX = "env:"
-
-
-def expand(template: str, values: Mapping[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: values[m[1]], template)
-
-
 def load_scenario(path: Path | None) -> Scenario:
     """Load and validate a scenario; None is the default (the seed's stress test)."""
     source = DEFAULT_SCENARIO if path is None else path
@@ -147,104 +134,12 @@ def load_scenario(path: Path | None) -> Scenario:
     return _Parser(label, source.resolve().parent, plugins=path is not None).parse(data, path)
 
 
-def _at(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-class _Parser:
+class _Parser(ValueReader):
     def __init__(self, label: str, base_dir: Path, plugins: bool) -> None:
-        self.label = label
+        super().__init__(label)
         self.base_dir = base_dir  # relative paths are relative to the file's dir
         self.plugins = plugins  # look for plugins beside the file (not beside the package)
         self.fixtures_dir = base_dir
-        self.placeholders: set[str] = set(PLACEHOLDERS)
-        self.used: set[str] = set()
-
-    def error(self, message: str) -> ScenarioError:
-        return ScenarioError(f"{self.label}: {message}")
-
-    def fail(self, key: str, expected: str, value: Any = ...) -> ScenarioError:
-        got = "" if value is ... else f", got {value!r:.60}"
-        return ScenarioError(f"{self.label}: {key}: expected {expected}{got}")
-
-    def table(self, value: Any, where: str, keys: Table | None = None) -> dict[str, Any]:
-        """A TOML table; with `keys`, one whose keys are all among them."""
-        if not isinstance(value, dict):
-            raise self.fail(where, "a table", value)
-        unknown = [name for name in value if keys is not None and name not in keys.names]
-        if unknown and keys is not None:
-            raise ScenarioError(f"{self.label}: {_at(where, unknown[0])}: unknown key "
-                                f"(expected one of: {', '.join(sorted(keys.names))})")
-        return value
-
-    def tables(self, value: Any, where: str, keys: Table) -> list[tuple[str, dict[str, Any]]]:
-        """A list of tables, each checked for unknown keys, as (where, table) pairs."""
-        if not isinstance(value, list):
-            raise self.fail(where, "a list of tables", value)
-        return [(f"{where}[{i}]", self.table(item, f"{where}[{i}]", keys))
-                for i, item in enumerate(value)]
-
-    def value(self, table: Mapping[str, Any], key: Key, where: str, default: Any = None) -> Any:
-        """The key's value, checked as its kind says; its default when absent."""
-        if key.name not in table:
-            return key.default if default is None else default
-        value, at = table[key.name], _at(where, key.name)
-        if key.kind in ("string", "path", "regex", "repo_path"):
-            if not isinstance(value, str) or not value or not key.accepts(value):
-                raise self.fail(at, key.expected, value)
-            return value
-        if key.kind == "text":
-            if not isinstance(value, str):
-                raise self.fail(at, key.expected, value)
-            return value
-        if key.kind in ("integer", "number"):
-            ok = isinstance(value, int) if key.kind == "integer" else isinstance(value, int | float)
-            if isinstance(value, bool) or not ok or not key.accepts(value):
-                raise self.fail(at, key.expected, value)
-            return value if key.kind == "integer" else float(value)
-        if key.kind in ("argv", "args"):
-            if not isinstance(value, list) or (key.kind == "argv" and not value):
-                raise self.fail(at, key.expected, value)
-            return tuple(self.template(item, f"{at}[{i}]") for i, item in enumerate(value))
-        if key.kind == "env":
-            return {name: self.template(v, f"{at}.{name}")
-                    for name, v in self.table(value, at).items()}
-        if key.kind == "globs":
-            if not isinstance(value, list) or not all(
-                    isinstance(g, str) and g and inside(g) for g in value):
-                raise self.fail(at, key.expected, value)
-            return tuple(value)
-        if key.kind == "inherit":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, list) and all(isinstance(n, str) and n for n in value):
-                return tuple(value)
-            raise self.fail(at, key.expected, value)
-        return value  # tables and lists: their own methods read them
-
-    def regex(self, table: Mapping[str, Any], key: Key, where: str) -> re.Pattern[str]:
-        """A required regular expression."""
-        if key.name not in table:
-            raise self.fail(f"{where}.{key.name}", key.expected)
-        raw = self.value(table, key, where)
-        try:
-            return re.compile(raw)
-        except re.error as exc:
-            raise self.fail(f"{where}.{key.name}", f"a regular expression ({exc})", raw) from exc
-
-    def template(self, text: Any, at: str) -> str:
-        if not isinstance(text, str) or not text:
-            raise self.fail(at, "a non-empty string", text)
-        for name in PLACEHOLDER.findall(text):
-            if name.startswith(ENV_PREFIX):
-                if name[len(ENV_PREFIX):] not in os.environ:
-                    raise self.fail(at, f"{{{name}}} to name a set environment variable "
-                                    f"({name[len(ENV_PREFIX):]} is not set)", text)
-            elif name not in self.placeholders:
-                known = ", ".join("{" + p + "}" for p in sorted(self.placeholders))
-                raise self.fail(at, f"placeholders among {known} or {{env:NAME}}", text)
-            self.used.add(name)
-        return text
 
     def parse(self, data: Any, path: Path | None) -> Scenario:
         data = self.table(data, "", TOP)
@@ -354,7 +249,16 @@ class _Parser:
         if (not isinstance(groups, list | tuple) or not groups
                 or not all(isinstance(g, str) and g in GROUPS for g in groups)):
             raise self.fail("checkpoints.groups", CHECKPOINTS["groups"].expected, groups)
-        return Checkpoints(mode, roots, tuple(groups))
+        points = table.get("release_points", CHECKPOINTS["release_points"].default)
+        if not isinstance(points, list | tuple) or not all(
+                isinstance(p, str) and p and not any(c.isspace() for c in p) for p in points):
+            raise self.fail("checkpoints.release_points",
+                            CHECKPOINTS["release_points"].expected, points)
+        window = self.value(table, CHECKPOINTS["release_window"], "checkpoints")
+        if window > 1:
+            raise self.fail("checkpoints.release_window",
+                            CHECKPOINTS["release_window"].expected, window)
+        return Checkpoints(mode, roots, tuple(groups), tuple(points), window)
 
     def env(self, value: Any) -> tuple[dict[str, str], tuple[str, ...]]:
         """`NAME = template`, `NAME = false` (unset) and `unset = [NAMES]`."""

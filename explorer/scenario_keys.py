@@ -206,6 +206,13 @@ CHECKPOINTS = Table("[checkpoints]", (
         expected_as="a non-empty list of path templates"),
     Key("groups", "list", "syscalls mode: the call groups held (" + ", ".join(GROUPS) + ")",
         DEFAULT_GROUPS, expected_as="a non-empty list among " + ", ".join(GROUPS)),
+    Key("release_points", "list", "globs of the checkpoints that follow a lock's release "
+        "(`*lock-released`, `unlock:*`): a spin-waiting child may get the next step; "
+        "`--release-points` overrides it", (),
+        default_as="none", expected_as="a list of checkpoint name globs"),
+    Key("release_window", "number", "the chance the step after a release point is open to "
+        "spin-waiting children; `--release-window` overrides it", 0.5,
+        expected_as="a number from 0 to 1"),
 ))
 
 TABLES = (TOP, COMMAND, SERVICE, TRANSIENT, INVARIANT, EXPECTED_FAILURE, EVIDENCE, MODEL,

@@ -8,8 +8,8 @@ does headless, and the app only reads its event stream.
 The protocol, both ends of which live in this module:
 - `python -m explorer.serve REQUEST` runs a `RunRequest`, given as its JSON.
 - It writes every event on its stdout, one JSON line each, the trace's format,
-  without ever blocking the runner on a slow reader. Anything else the process
-  prints goes to stderr.
+  without ever blocking the runner on a slow reader (the lines of a pass of its
+  loop in one write). Anything else the process prints goes to stderr.
 - It reads one command a line on stdin: a `RunControl` method (pause, resume,
   one_more, stop, hold_decisions, one_decision, release_decisions) or interrupt.
   End of file on stdin means the app is gone, however it died: interrupt, so the
@@ -17,28 +17,35 @@ The protocol, both ends of which live in this module:
 - It runs in a process group of its own, so the terminal's signals are the app's
   business; in the app's session all the same, so the kernel's scheduler weighs the
   two against each other and the app can yield the CPU to it (`os.nice`).
+- The app reads the stream in a thread of its own, which drains the pipe however
+  busy the app's loop is (drawing, a key), so the runner's process never waits for
+  the app; the loop decodes the lines a chunk (hundreds) at a time, in one call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from explorer.children import read_lines
 from explorer.control import RunControl
-from explorer.events import Event, RunFinished, event_from_json
+from explorer.event_json import event_from_dict, event_from_json
+from explorer.events import Event, RunFinished
 from explorer.request import RunError, RunOptions, RunRequest
 from explorer.runner import Runner
-from explorer.scenario import Scenario, ScenarioError
+from explorer.scenario import Scenario
+from explorer.scenario_values import ScenarioError
 
 STEERING = (
     "pause", "resume", "one_more", "stop", "hold_decisions", "one_decision", "release_decisions",
 )
 STDERR_KEPT = 4000  # characters of the process's stderr kept for an error message
+PIPE_CHUNK = 1 << 16
 
 
 class RunnerProcess:
@@ -70,25 +77,44 @@ class RunnerProcess:
     async def run(self) -> RunFinished:
         if self._interrupted:  # quit before the run began: nothing to start
             return RunFinished(t=0.0, iterations=0, counts={}, exit_code=130, interrupted=True)
-        process = self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "explorer.serve", self.request.to_json(),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, process_group=0,
-        )  # fmt: skip
-        assert process.stdout is not None and process.stderr is not None
+        loop = asyncio.get_running_loop()
+        events_out, events_in = os.pipe()
+        try:
+            process = self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "explorer.serve", self.request.to_json(),
+                stdin=asyncio.subprocess.PIPE, stdout=events_in,
+                stderr=asyncio.subprocess.PIPE, process_group=0,
+            )  # fmt: skip
+        except BaseException:
+            os.close(events_out)
+            raise
+        finally:
+            os.close(events_in)
+        assert process.stderr is not None
         for command in self._early:
             self._send(command)
         if self._interrupted:  # q while the process was starting
             self._send("interrupt")
         stderr = asyncio.create_task(process.stderr.read())
+        chunks: asyncio.Queue[list[bytes] | OSError | None] = asyncio.Queue()
+        reader = threading.Thread(
+            target=_read_lines, args=(events_out, loop, chunks.put_nowait),
+            name="runner-events", daemon=True,
+        )  # fmt: skip
+        reader.start()
         finished: RunFinished | None = None
         try:
-            async for line in read_lines(process.stdout):
-                event = event_from_json(line.decode("utf-8"))
-                if isinstance(event, RunFinished):
-                    finished = event
-                for consumer in self._consumers:
-                    consumer(event)
+            while (lines := await chunks.get()) is not None:
+                if isinstance(lines, OSError):
+                    raise RunError(f"cannot read the runner process's events: {lines}")
+                for event in _decode(lines):
+                    if isinstance(event, RunFinished):
+                        finished = event
+                    for consumer in self._consumers:
+                        consumer(event)
+                # The thread may have queued many chunks: a key or a frame waiting on the
+                # loop goes before the next, not after them all.
+                await asyncio.sleep(0)
             code = await process.wait()
         finally:
             if process.returncode is None:  # the app is leaving on an error: so does the run
@@ -134,6 +160,44 @@ class RunnerProcess:
                 self._send("interrupt")
 
 
+def _read_lines(
+    fd: int,
+    loop: asyncio.AbstractEventLoop,
+    deliver: Callable[[list[bytes] | OSError | None], None],
+) -> None:
+    """The reading thread: drains the pipe as fast as the runner fills it, whatever the
+    app's loop is doing, and hands the loop its lines a chunk at a time, then None.
+    Only bytes: decoding here would hold the GIL the loop needs for keys and drawing."""
+    tail = b""
+    try:
+        with open(fd, "rb", buffering=0, closefd=True) as pipe:
+            while chunk := pipe.read(PIPE_CHUNK):
+                *lines, tail = (tail + chunk).split(b"\n")
+                if lines:
+                    loop.call_soon_threadsafe(deliver, lines)
+        if tail:
+            loop.call_soon_threadsafe(deliver, [tail])
+        loop.call_soon_threadsafe(deliver, None)
+    except OSError as exc:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(deliver, exc)
+    except RuntimeError:  # the loop is closed: the app is gone, nobody to tell
+        pass
+
+
+def _decode(lines: list[bytes]) -> list[Event]:
+    """Lines of the stream to events, parsed as one JSON array: one call, not one a line.
+    On the loop, a chunk (hundreds of lines, a few milliseconds) at a time: keys and
+    frames come in between."""
+    try:
+        data = json.loads(b"[" + b",".join(lines) + b"]")
+    except ValueError:
+        data = None
+    if type(data) is not list or len(data) != len(lines):  # a bad line: say which
+        return [event_from_json(line) for line in lines]
+    return [event_from_dict(item) for item in data]
+
+
 # --- the runner's end ---------------------------------------------------------------------
 
 
@@ -154,7 +218,22 @@ async def serve(request: RunRequest, events_fd: int) -> int:
     runner = Runner(request.scenario, request.options, control=control)
     # The transport buffers without limit: a slow app must never stall the children.
     transport, pipe = await loop.connect_write_pipe(_EventPipe, os.fdopen(events_fd, "wb"))
-    runner.subscribe(lambda event: transport.write(event.to_json().encode("utf-8") + b"\n"))
+    unsent: list[str] = []
+
+    def send_unsent() -> None:
+        # One write(2) for all the events of a pass of the loop (a chunk of a child's
+        # output is hundreds), not one each.
+        if not unsent:  # sent already, as the run ended
+            return
+        transport.write(("\n".join(unsent) + "\n").encode("utf-8"))
+        unsent.clear()
+
+    def queue(event: Event) -> None:
+        if not unsent:
+            loop.call_soon(send_unsent)
+        unsent.append(event.to_json())
+
+    runner.subscribe(queue)
     commands: dict[str, Callable[[], None]] = {name: getattr(control, name) for name in STEERING}
     commands["interrupt"] = runner.interrupt
 
@@ -172,6 +251,8 @@ async def serve(request: RunRequest, events_fd: int) -> int:
         finished = await runner.run()
     finally:
         steering.cancel()
+        if unsent:
+            send_unsent()
         transport.close()
         await pipe.closed
     return finished.exit_code

@@ -13,7 +13,8 @@ import contextlib
 from explorer.children import ProcessGroups
 from explorer.expansion import inherited_env
 from explorer.request import RunError
-from explorer.scenario import Service, expand
+from explorer.scenario import Service
+from explorer.scenario_values import expand
 
 TAIL_LINES = 5  # of a service's output, quoted when it fails to start
 FIRST_LINE_LIMIT = 65536  # bytes: a URL is far shorter

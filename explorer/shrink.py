@@ -164,6 +164,8 @@ async def shrink(
         return None
     progress(f"re-running iteration {recorded.iteration} under its recorded schedule")
     reproduced = await rerun(recorded, scenario)
+    if reproduced.interrupted:  # the rerun took the Ctrl-C as its own: it ends the shrink too
+        raise KeyboardInterrupt
     if not _fails(reproduced, target):
         return None
     progress(f"  it fails the same way with {len(reproduced.children)} children and "

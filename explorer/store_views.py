@@ -27,7 +27,6 @@ class StoreChange:
         return f"{self.store} {who}{self.before} → {self.after}"
 
 
-
 def view(snapshot: StateSnapshot, entity: str | None) -> dict[str, str]:
     """What each declared store says, of one entity (None: of everything); a text store
     says nothing of an entity."""
@@ -117,7 +116,11 @@ def changes(before: StateSnapshot | None, after: StateSnapshot) -> list[StoreCha
     entities = (Snapshot.from_event(before).entity_names()
                 | Snapshot.from_event(after).entity_names())
     for entity in [None, *sorted(entities)]:
-        old, new = view(before, entity), view(after, entity)
-        out += [StoreChange(entity, s, old.get(s, "?"), new.get(s, "?"))
-                for s in names(old, new) if old.get(s) != new.get(s)]
+        out += diff(entity, view(before, entity), view(after, entity))
     return out
+
+
+def diff(entity: str | None, before: dict[str, str], after: dict[str, str]) -> list[StoreChange]:
+    """The stores whose view of the entity differs between two views."""
+    return [StoreChange(entity, s, before.get(s, "?"), after.get(s, "?"))
+            for s in names(before, after) if before.get(s) != after.get(s)]

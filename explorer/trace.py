@@ -26,14 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import explorer
-from explorer.events import (
-    EVENT_TYPES,
-    Event,
-    IterationFinished,
-    IterationStarted,
-    RunFinished,
-    event_from_json,
-)
+from explorer.event_json import event_from_json
+from explorer.events import EVENT_TYPES, Event, IterationFinished, IterationStarted, RunFinished
 from explorer.trace_index import TraceBytes, index_blocks, kind_prefix
 
 FORMAT = "race-explorer-trace"

@@ -16,7 +16,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from explorer.events import IterationStarted, RunFinished, event_from_json
+from explorer.event_json import event_from_json
+from explorer.events import IterationStarted, RunFinished
 
 
 def kind_prefix(kind: str) -> bytes:

@@ -31,7 +31,7 @@ from explorer.events import (
     ScheduleDecision,
     StateSnapshot,
 )
-from explorer.store_views import StoreChange, changes, names, view
+from explorer.store_views import StoreChange, changes, diff, view
 
 # How the judge words a break seen only while the children ran: at the end it is a record of
 # what was seen, not what the stores still say.
@@ -90,9 +90,7 @@ class Why:
         if self.first_broken is None:
             return []
         before = self.last_consistent.view if self.last_consistent else {}
-        after = self.first_broken.view
-        return [StoreChange(self.entity, s, before.get(s, "?"), after.get(s, "?"))
-                for s in names(before, after) if before.get(s) != after.get(s)]
+        return diff(self.entity, before, self.first_broken.view)
 
 
 # -- the block cut into steps ----------------------------------------------------------------

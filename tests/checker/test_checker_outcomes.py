@@ -9,7 +9,8 @@ import pytest
 from explorer.events import Break
 from explorer.invariants import Transcript
 from explorer.outcomes import History, Span
-from explorer.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from explorer.scenario import DEFAULT_SCENARIO, load_scenario
+from explorer.scenario_values import ScenarioError
 from tests.core.core_helpers import reference_snapshot
 
 SCENARIO = load_scenario(None)

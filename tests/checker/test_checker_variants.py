@@ -7,44 +7,21 @@ the new check catches the defect in iterations where the old checks saw nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from explorer.events import ChildOutput, Event, IterationFinished
 from explorer.runner import Runner, RunOptions
-from explorer.scenario import DEFAULT_SCENARIO, load_scenario
+from explorer.scenario import load_scenario
 from explorer.scheduling.base import Scheduler, SchedulerFactory
 from explorer.scheduling.controlled import ControlledScheduler
 from explorer.scheduling.strategies import Parked, Strategy
-from tests.core.core_helpers import REPO_ROOT, run_scenario
+from tests.checker.checker_helpers import variant_scenario
+from tests.core.core_helpers import run_scenario
 
-VARIANTS = Path(__file__).resolve().parent
 # The checks the default scenario had before children_succeed, evidence and serializable.
 OLD = {"lockfile_parses", "catalog_matches_lockfile", "tree_matches_lockfile",
        "no_duplicate_type_error", "no_lock_exhaustion"}
-
-
-def variant_scenario(tmp_path: Path, variant: str, ops: list[str], top: str = "") -> Path:
-    """The default scenario with the variant as its command and these ops."""
-    text = DEFAULT_SCENARIO.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^command = .*$", f'command = ["{{python}}", "-m", "variants", '
-                  f'"{variant}", "--repo-dir", "{{repo}}"]\n{top}', text, count=1)
-    text = re.sub(r"(?m)^fixtures = .*$", f"fixtures = '{REPO_ROOT / 'fixtures'}'", text)
-    text = re.sub(r'(?m)^PYTHONPATH = "\{fixtures\}"$',
-                  f"PYTHONPATH = '{{fixtures}}:{VARIANTS}'", text)
-    text = re.sub(r"(?ms)^\[\[ops\]\]\n.*?(?=^\[reconcile\])", "", text)
-    blocks = "".join(
-        f'[[ops]]\nlabel = "{label}"\nargs = {args}\n\n'
-        for label, args in (
-            (op, '["extension", ' + ", ".join(f'"{w}"' for w in op.split()) + "]")
-            for op in ops
-        )
-    )
-    text = text.replace("[reconcile]", blocks + "[reconcile]", 1)
-    path = tmp_path / f"{variant}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 class Preempt(Strategy):

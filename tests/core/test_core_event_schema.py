@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 from test_core_trace import sample
 
-from explorer.events import (
-    EVENT_TYPES,
-    CheckpointReached,
-    ChildStarted,
-    Event,
-    event_from_dict,
-    event_from_json,
-)
+from explorer.event_json import event_from_dict, event_from_json
+from explorer.events import EVENT_TYPES, CheckpointReached, ChildStarted, Event
 
 ISSUE_LINE = '{"kind":"child_output","t":"x","iteration":"one","child":null,"stream":5,"line":7}'
 

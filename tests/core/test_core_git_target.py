@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from core_helpers import REPO_ROOT, run_explorer
 
-from explorer.events import StateSnapshot, event_from_json
+from explorer.event_json import event_from_json
+from explorer.events import StateSnapshot
 from explorer.tui.state_view import StateView
 
 SCENARIO = REPO_ROOT / "scenarios" / "git.toml"

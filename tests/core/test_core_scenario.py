@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from core_helpers import REPO_ROOT, run_explorer
 
-from explorer.scenario import ScenarioError, expand, load_scenario
+from explorer.scenario import load_scenario
 from explorer.scenario_keys import reference
+from explorer.scenario_values import ScenarioError, expand
 
 MINIMAL = '[[ops]]\nargv = ["{python}", "-c", "pass"]\n'
 LOCKFILE_STORE = '[stores.lockfile]\nkind = "json"\npath = "state.json"\n'
@@ -96,6 +97,11 @@ def test_placeholders_expand_and_other_braces_stay() -> None:
          "a relative path inside the repo dir"),
         (MINIMAL + '[stores.db]\nkind = "sqlite"\npath = "a/../../b.db"\n', "stores.db.path: "
          "expected a relative path inside the repo dir"),
+        (MINIMAL + "[checkpoints]\nrelease_window = 1.5\n",
+         "checkpoints.release_window: expected a number from 0 to 1, got 1.5"),
+        (MINIMAL + '[checkpoints]\nrelease_points = "*lock-released"\n',
+         "checkpoints.release_points: expected a list of checkpoint name globs, got "
+         "'*lock-released'"),
         ('watch = ["ok", "../x"]\n' + MINIMAL, "watch[1]: expected a path inside the repo dir"),
         ('fixtures = "no-such-dir"\n' + MINIMAL, "fixtures: expected an existing directory"),
         # stores: their kinds, paths confined to the repo dir, the built-ins' options

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -15,12 +16,26 @@ from pathlib import Path
 import pytest
 
 from explorer.children import CHUNK, read_lines
-from explorer.events import ChildStarted, Event, IterationFinished, IterationStarted, RunStarted
+from explorer.events import (
+    ChildOutput,
+    ChildStarted,
+    Event,
+    IterationFinished,
+    IterationStarted,
+    RunStarted,
+)
 from explorer.runner import RunError, RunOptions
 from explorer.scenario import load_scenario
 from explorer.serve import RunnerProcess
 from explorer.trace import TraceReader
-from tests.core.core_helpers import REPO_ROOT, explorer_env, pid_alive, wait_for_text
+from tests.core.core_helpers import (
+    REPO_ROOT,
+    explorer_env,
+    pid_alive,
+    python_op,
+    wait_for_text,
+    write_scenario,
+)
 
 
 async def test_the_app_gets_the_very_events_the_trace_records(tmp_path: Path) -> None:
@@ -66,6 +81,50 @@ async def test_a_scenario_the_process_cannot_run_is_a_clear_error(tmp_path: Path
         assert "no-such-strategy" in str(exc)
     else:
         raise AssertionError("the run should have failed")
+
+
+FLOOD_LINES = 20_000  # some 2 MB of events: thirty times what a pipe holds
+
+
+def exited_within(pid: int, timeout: float) -> bool:
+    """Block the calling thread until the process `pid` has exited, at most `timeout` s."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # gone and reaped already
+    try:
+        readable, _, _ = select.select([pidfd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(pidfd)
+
+
+async def test_the_runner_process_never_waits_for_a_stalled_app(tmp_path: Path) -> None:
+    """The app's loop may be busy (a frame, a key) for a long while: the runner's process
+    hands it its events all the same, ends, and every line arrives, in order."""
+    flood = f"for i in range({FLOOD_LINES}): print(i)"
+    scenario = write_scenario(tmp_path, "flood", python_op("flood", flood), top="iterations = 1")
+    options = RunOptions(trace_path=tmp_path / "run.jsonl", work_dir=tmp_path / "work")
+    runner = RunnerProcess(load_scenario(scenario), options)
+    events: list[Event] = []
+    flooding = asyncio.Event()
+
+    def arrive(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, ChildOutput):
+            flooding.set()
+
+    runner.subscribe(arrive)
+    run = asyncio.create_task(runner.run())
+    await asyncio.wait_for(flooding.wait(), 60)
+    assert runner.pid is not None
+    # The loop stops here, reading nothing, until the runner's process is over.
+    assert exited_within(runner.pid, 60), "the runner's process waited on the app's loop"
+    finished = await asyncio.wait_for(run, 60)
+    assert finished.exit_code == 0
+    lines = [e.line for e in events if isinstance(e, ChildOutput)]
+    assert lines == [str(i) for i in range(FLOOD_LINES)]
+    assert events[-1] == finished
 
 
 APP = """

@@ -141,8 +141,10 @@ def test_the_merged_shards_are_the_unsharded_run(sharded: dict[str, object]) -> 
     assert 'failures="0"' not in junit.split("\n")[1]
     page = (work / "merged" / "report.html").read_text()
     assert page.count("<section>") == len(sharded["indices"])  # type: ignore[arg-type]
-    for shard in sorted((work / "shards").glob("*.jsonl")):
-        assert str(shard.absolute()) in page  # each shard's section names its trace
+    # a section per shard, in the run's order, each naming its trace
+    at = [page.index(str(shard.absolute())) for shard in
+          sorted((work / "shards").glob("*.jsonl"), key=lambda p: int(p.stem.split("-")[1]))]
+    assert at == sorted(at)
     # Each shard's trace header says which share it did.
     header = json.loads((work / "shards" / "shard-2.jsonl").open().readline())
     assert header["shard"] == {"index": 2, "count": 4, "of": "iterations"}
@@ -164,6 +166,8 @@ def test_merge_names_a_missing_and_a_truncated_shard(sharded: dict[str, object])
     assert "shard 3/4: missing" in out and "shard 4/4: missing" in out
     assert "shard-9.jsonl: no such trace" in out
     assert "shard-2.jsonl (shard 2/4): truncated" in out
+    page = (partial / "out" / "report.html").read_text()  # the page says what it lacks too
+    assert "shard 3/4: missing" in page and "shard-9.jsonl: no such trace" in page
     assert "Traceback" not in result.stderr
     assert result.returncode == 1  # shard 1 alone holds failures of the seed's race
     # What was read is still merged: every iteration of shard 1 is counted.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from explorer.event_json import event_from_json
 from explorer.events import (
     Break,
     CatalogRow,
@@ -24,7 +25,6 @@ from explorer.events import (
     RunStarted,
     ScheduleDecision,
     StateSnapshot,
-    event_from_json,
 )
 from explorer.trace import FORMAT, TraceError, TraceReader, TraceWriter, make_header
 

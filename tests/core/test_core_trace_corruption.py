@@ -12,7 +12,7 @@ from test_core_event_schema import ISSUE_LINE
 from test_core_trace import block, sample, write
 
 from explorer import trace_index
-from explorer.cli import EXIT_TRACE_INCOMPLETE
+from explorer.cli_base import EXIT_TRACE_INCOMPLETE
 from explorer.events import ChildOutput
 from explorer.trace import TraceReader
 

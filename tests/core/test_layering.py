@@ -18,19 +18,20 @@ PACKAGE = Path(explorer.__file__).parent
 
 # Each room of the core, lowest first; a room may import itself and the rooms before it.
 ROOMS: dict[str, tuple[str, ...]] = {
-    "seam": ("events", "schema", "vocabulary", "visible"),
+    "seam": ("events", "event_json", "schema", "vocabulary", "visible"),
     "scheduling": ("scheduling", "intercept"),
     "parts": ("confine", "stores", "archive", "snapshot", "store_views", "invariants",
-              "outcomes", "serial", "registry", "classify", "scenario_keys", "scenario_checks",
-              "scenario", "watch", "descendants", "children", "control", "trace_index", "trace"),
+              "outcomes", "serial", "registry", "classify", "scenario_keys", "scenario_values",
+              "scenario_checks", "scenario", "watch", "descendants", "children", "control",
+              "trace_index", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals", "shard", "workdir"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",
-              "cli", "__main__", "why", "failures", "report"),
+              "cli", "cli_base", "cli_traces", "__main__", "why", "failures", "report"),
 }
 ORDER = list(ROOMS)
 # The one arrow from the core to the app: the command line loads it when asked for it.
-APP_LOADERS = {"explorer.cli"}
+APP_LOADERS = {"explorer.cli_base"}
 
 
 def module_name(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from watchfiles import watch
 
 from explorer.events import RunStarted
 from explorer.trace import TraceReader
@@ -55,27 +57,58 @@ def test_printed_commands_are_absolute_and_work_from_anywhere(
     assert "reproduced 1/1" in again.stdout
 
 
-def test_ctrl_c_during_reruns_ends_them_all_with_130(race_trace: Path, tmp_path: Path) -> None:
-    """A Ctrl-C ends the re-execution under way and the ones still to come, not only the one."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "explorer", "replay", str(race_trace), "--iteration", "1",
-         "--rerun", "--times", "5"],
-        cwd=tmp_path, env=explorer_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True)
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:  # the first rerun is done: the second is starting
-        seen.append(line)
-        if line.startswith("  rerun 1/5"):
-            os.kill(process.pid, signal.SIGINT)
-            break
-    rest, errors = process.communicate(timeout=90)
-    out = "".join(seen) + rest
-    assert process.returncode == 130, out + errors
-    assert "rerun 3/5" not in out and "reproduced 5" not in out, out
-    assert "Traceback" not in errors, errors
+def started_reruns(runs: Path) -> int:
+    """How many reruns in this runs dir have started their iteration (so own the Ctrl-C)."""
+    return sum('"kind":"iteration_started"' in trace.read_text(encoding="utf-8", errors="replace")
+               for trace in runs.glob("*.jsonl"))
+
+
+def interrupt_when_started(args: list[str], cwd: Path, reruns: int) -> tuple[int, str, str]:
+    """Run the explorer; Ctrl-C it once `reruns` re-executions have begun their iteration
+    (waiting on file events in its runs dir); its exit code, stdout and stderr."""
+    runs = cwd / ".race-explorer" / "runs"
+    runs.mkdir(parents=True)
+    process = subprocess.Popen([sys.executable, "-m", "explorer", *args], cwd=cwd,
+                               env=explorer_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        if started_reruns(runs) < reruns:
+            for _ in watch(runs, rust_timeout=200, yield_on_timeout=True, debounce=10, step=10,
+                           stop_event=None):
+                if started_reruns(runs) >= reruns or process.poll() is not None:
+                    break
+        os.kill(process.pid, signal.SIGINT)
+        out, errors = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)  # nothing it started is left
+    return process.returncode, out, errors
+
+
+def test_ctrl_c_during_reruns_ends_them_all_with_130(race_trace: Path, tmp_path: Path) -> None:
+    """A Ctrl-C in the second of five reruns ends it and the three still to come."""
+    code, out, errors = interrupt_when_started(
+        ["replay", str(race_trace), "--iteration", "1", "--rerun", "--times", "5"], tmp_path, 2)
+    assert code == 130, out + errors
+    assert "interrupted in rerun 2/5" in out and "reproduced 1/1 before it" in out, out
+    assert "rerun 3/5" not in out and "reproduced 5" not in out, out
+    assert "Traceback" not in errors, errors
+
+
+def test_ctrl_c_while_shrink_reruns_the_failure_exits_130(race_trace: Path,
+                                                          tmp_path: Path) -> None:
+    """Its first rerun owns the Ctrl-C while it runs; the shrink must end with it, not go on
+    to say the failure does not reproduce."""
+    trace = tmp_path / "recorded.jsonl"
+    shutil.copyfile(race_trace, trace)
+    code, out, errors = interrupt_when_started(
+        ["shrink", str(trace), "--iteration", "1", "--budget", "3"], tmp_path, 1)
+    assert code == 130, out + errors
+    assert "nothing to shrink" not in out and "tried " not in out, out
+    assert "Traceback" not in errors, errors
 
 
 def repo_dir_of(trace: Path) -> str:
@@ -104,9 +137,27 @@ def test_a_rerun_runs_where_the_recorded_run_did_when_that_place_is_free(
         again = run_explorer("replay", str(race_trace), "--iteration", "1", "--rerun",
                              cwd=tmp_path, timeout=90)
         assert again.returncode == 0, again.stdout + again.stderr
-        assert "is taken, so the reruns run elsewhere" in again.stdout
+        assert f"{recorded.parent} is taken (another run's, or kept with --work-dir), so the " \
+            "reruns run elsewhere" in again.stdout
         other = Path(again.stdout.split("(trace ")[1].split(")")[0])
         assert repo_dir_of(other) != str(recorded)
         assert [p.name for p in recorded.parent.iterdir()] == ["kept"]
     finally:
         shutil.rmtree(recorded.parent)
+
+
+def test_a_rerun_of_a_trace_from_elsewhere_says_why_it_runs_in_a_new_place(
+    race_trace: Path, tmp_path: Path
+) -> None:
+    """A trace recorded on another machine names a repo dir whose parent is not here."""
+    lines = race_trace.read_text(encoding="utf-8").splitlines(keepends=True)
+    recorded = repo_dir_of(race_trace)
+    moved = tmp_path / "from-ci.jsonl"
+    lines[1] = lines[1].replace(json.dumps(recorded), json.dumps("/no/such/ci/w/repo"))
+    moved.write_text("".join(lines), encoding="utf-8")
+    done = run_explorer("replay", str(moved), "--iteration", "1", "--rerun", cwd=tmp_path,
+                        timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "note: /no/such/ci/w cannot be made (No such file or directory), so the reruns " \
+        "run elsewhere" in done.stdout
+    assert not Path("/no/such").exists()

@@ -10,18 +10,19 @@ from explorer.events import Event, IterationFinished, ScheduleDecision
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import load_scenario
 from explorer.scheduling.strategies import Parked, PctStrategy
-from tests.checker.test_checker_variants import variant_scenario
+from tests.checker.checker_helpers import variant_scenario
 
 # alpha's upgrade holds the lockfile lock while beta's re-pull spins on it. Released, alpha
 # is about to index 2.0.0; a waiter run now "recovers" alpha's entry away (the variant).
 OPS = ["pull @stress/alpha@2.0.0", "pull @stress/beta"]
 
 
-async def run_window(tmp_path: Path, **options: object) -> list[Event]:
+async def run_window(tmp_path: Path, table: str = "", **options: object) -> list[Event]:
+    """One iteration; `table` is added to the scenario (its [checkpoints], say)."""
     path = variant_scenario(tmp_path, "waiter-recovers-the-holder", OPS)
     # the default scenario's expected failure names an rm these ops do not have
     path.write_text(path.read_text(encoding="utf-8").replace(
-        'ops = ["rm @stress/alpha"]\n', ""), encoding="utf-8")
+        'ops = ["rm @stress/alpha"]\n', "") + table, encoding="utf-8")
     runner = Runner(load_scenario(path), RunOptions(  # type: ignore[arg-type]
         trace_path=tmp_path / "trace.jsonl", seed=4, iterations=1, strategy="random",
         **options))
@@ -56,6 +57,22 @@ async def test_the_window_gives_the_waiter_the_step_after_a_release(tmp_path: Pa
     assert breaks(events) == [
         "the catalog indexes @stress/alpha@2.0.0 but the lockfile has no entry for "
         "@stress/alpha"]
+
+
+WINDOW_TABLE = '\n[checkpoints]\nrelease_points = ["*lock-released"]\nrelease_window = 1.0\n'
+
+
+async def test_the_scenario_can_declare_the_release_window(tmp_path: Path) -> None:
+    events = await run_window(tmp_path, WINDOW_TABLE)
+    assert after_release(events) == ["lock-retry"]
+    assert len(breaks(events)) == 1
+
+
+async def test_the_options_override_the_scenarios_release_window(tmp_path: Path) -> None:
+    events = await run_window(tmp_path, WINDOW_TABLE, release_window=0.0)
+    assert after_release(events) == ["lock-released"]
+    events = await run_window(tmp_path, WINDOW_TABLE, release_points=["no-such-checkpoint"])
+    assert after_release(events) == ["lock-released"]
 
 
 def test_pct_keeps_a_spinners_priority_and_lets_spinners_take_turns() -> None:

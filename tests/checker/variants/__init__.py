@@ -1,14 +1,16 @@
 """Defective variants of the reference CLI, for the checker tests only (never shipped).
 
-Each is a realistic defect invisible when the commands run one at a time and
-invisible to the store invariants: the stores agree at the end of every
-iteration. `python -m variants NAME ARGS...` runs the reference CLI with the
-defect switched on, so a scenario selects a variant through its `command`.
+Each is a realistic defect invisible when the commands run one at a time; all but
+`entry-with-the-files` (a race inside one checkpoint-to-checkpoint step, which the store
+invariants do see) are invisible to the store invariants too: the stores agree at the
+end of every iteration. `python -m variants NAME ARGS...` runs the reference CLI with
+the defect switched on, so a scenario selects a variant through its `command`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -143,7 +145,59 @@ def waiter_recovers_the_holder() -> None:
     lockfile.read_entries = recovering_read
 
 
+def entry_with_the_files() -> None:
+    """An install records its lockfile entry in the pass that moves its files in, so that
+    the two land together: it reads the lockfile, places the files, and replaces the
+    lockfile with its entry added. It takes no lockfile lock, the extension's own lock
+    being trusted to keep the entry its own: true of the entry, not of the file, which
+    holds every extension's entries. Every other lockfile write is likewise a read and a
+    replace with no lock. A write made between an install's read and its replace is lost:
+    a removed extension comes back, an upgrade is undone.
+
+    Each read and its replace lie between two of the hook's checkpoints (the install's
+    between `lockfile-read` and `files-written`, the others in a helper that calls none)."""
+    import json
+    import os
+
+    from lifecycle.tree import Placement
+
+    place, fetch = Placement.place, ops.fetch
+    fetched: list[Any] = []
+
+    def replace_entries(layout: Layout, entries: dict[str, Any]) -> None:
+        text = json.dumps(entries, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        temp = layout.lockfile.with_name(f".upstream_extensions.json.{os.getpid()}.tmp")
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, layout.lockfile)
+
+    def remembering_fetch(layout: Layout, name: str, version: str) -> Any:
+        fetched.append(fetch(layout, name, version))
+        return fetched[-1]
+
+    def place_and_record(self: Placement, source_root: Any, files: dict[str, str],
+                         replaces: list[str]) -> None:
+        bundle = fetched[-1]
+        entries = read_entries(self.layout)
+        place(self, source_root, files, replaces=replaces)
+        entries[bundle.name] = {"version": bundle.version, "files": sorted(files),
+                                "checksum": bundle.checksum,
+                                "pulledAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        replace_entries(self.layout, entries)
+
+    def unlocked_update(layout: Layout, faults: Faults, change: Callable[[Any], Any], *,
+                        started_from: Any = None) -> Any:
+        entries = read_entries(layout)
+        result = change(entries)
+        replace_entries(layout, entries)
+        return result
+
+    ops.fetch = remembering_fetch
+    Placement.place = place_and_record  # type: ignore[method-assign]
+    ops.update_entries = unlocked_update
+
+
 DEFECTS: dict[str, Callable[[], None]] = {
+    "entry-with-the-files": entry_with_the_files,
     "waiter-recovers-the-holder": waiter_recovers_the_holder,
     "lockfile-lock-lease": lockfile_lock_lease,
     "report-after-unlock": report_after_unlock,
