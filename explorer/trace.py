@@ -3,10 +3,11 @@
 The writer writes every event as it comes (a crash loses at most the line
 being written) and fsyncs at each iteration's end; it holds a lock on the file,
 so two runs never write into one trace. The reader indexes iterations by
-byte offset, parsing only the lines that start an iteration, so one block of a
-large trace reads fast, and streams the whole run for a summary. A line that is
-not a valid event, wherever it is, is skipped and named by its byte offset in
-`warning` instead of failing (or silently ending) the read.
+byte offset, finding the lines that start one by searching the file's bytes
+(explorer/trace_index.py), so one block of a large trace reads fast, and
+streams the whole run for a summary. A line that is not a valid event,
+wherever it is, is skipped and named by its byte offset in `warning` instead
+of failing (or silently ending) the read.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from typing import Any
 import explorer
 from explorer.event_json import event_from_json
 from explorer.events import EVENT_TYPES, Event, IterationFinished, IterationStarted, RunFinished
+from explorer.trace_index import TraceBytes, index_blocks, kind_prefix
 
 FORMAT = "race-explorer-trace"
 FORMAT_VERSION = 1
-_ITERATION_PREFIX = b'{"kind":"iteration_started",'
-_RUN_FINISHED_PREFIX = b'{"kind":"run_finished",'
+CHECK_STEP = 1 << 20  # bytes `check_lines` checks between two yields (a few ms)
+_CUT_SHORT = "cut short: no end of line (the writer stopped?)"
 SKIPS_SHOWN = 3  # skipped lines described in the warning; the rest are counted
 
 
@@ -253,6 +255,7 @@ class TraceReader:
         self.path = Path(path)
         self._skipped: dict[int, SkippedLine] = {}
         self._blocks: dict[int, tuple[int, int]] | None = None  # iteration -> [start, end)
+        self._starts: dict[int, IterationStarted] = {}  # iteration -> its first event
         with self.path.open("rb") as f:
             header_line = f.readline()
         try:
@@ -289,29 +292,33 @@ class TraceReader:
         return list(self._index())
 
     def _index(self) -> dict[int, tuple[int, int]]:
-        """Each block's byte range, from the lines that start one (parsed alone), on first
-        use: a summary, which reads every line once anyway, never needs it (and a stream of
-        the whole trace that parses `iteration_started` leaves it behind)."""
-        if self._blocks is not None:
-            return self._blocks
-        starts: list[tuple[int, int]] = []  # (iteration, offset)
-        finished_at: int | None = None
-        offset = self._body_start
-        with self.path.open("rb") as f:
-            f.seek(offset)
-            for raw in f:
-                if raw.startswith(_ITERATION_PREFIX) and raw.endswith(b"\n"):
-                    try:
-                        event = event_from_json(raw)
-                    except ValueError:
-                        event = None  # reading the block reports it
-                    if isinstance(event, IterationStarted):
-                        starts.append((event.iteration, offset))
-                elif raw.startswith(_RUN_FINISHED_PREFIX):
-                    finished_at = offset
-                offset += len(raw)
-        self._blocks = _ranges(starts, finished_at, offset)
+        """Each block's byte range (see `index_blocks`), on first use."""
+        if self._blocks is None:
+            with self.searching() as data:
+                self._blocks, self._starts = index_blocks(data)
         return self._blocks
+
+    def check_end(self) -> None:
+        """Name the last line if the writer stopped in the middle of it (free at any size)."""
+        with self.searching() as data:
+            if (start := data.cut_short()) is not None:
+                self._skip(start, data.line(start), _CUT_SHORT)
+
+    def blocks(self) -> dict[int, tuple[IterationStarted, int, int]]:
+        """Each indexed block's first event and the range [start, end) of its bytes."""
+        return {n: (self._starts[n], *span) for n, span in self._index().items()}
+
+    def searching(self) -> TraceBytes:
+        """The trace's bytes, to search (a context manager: see `TraceBytes`)."""
+        return TraceBytes(self.path, self._body_start)
+
+    def event_from_line(self, offset: int, raw: bytes) -> Event | None:
+        """The event of the line `raw` at `offset`, or None: the line is skipped."""
+        try:
+            return event_from_json(raw)
+        except ValueError as exc:
+            self._skip(offset, raw, str(exc))
+            return None
 
     def _skip(self, offset: int, raw: bytes, reason: str) -> None:
         self._skipped[offset] = SkippedLine(offset, len(raw), reason, raw[:32])
@@ -320,38 +327,37 @@ class TraceReader:
               skim: Callable[[bytes], bool] | None = None) -> Iterator[Event]:
         offset = start
         # Lines of the kinds not asked for, as the writer frames them (kind first).
-        others = tuple(b'{"kind":"%s",' % k.encode() for k in EVENT_TYPES
-                       if kinds is not None and k not in kinds)
-        # Read from the first line to the last, this builds the index on the way.
-        indexing = (self._blocks is None and start == self._body_start and end is None
-                    and (kinds is None or IterationStarted.kind in kinds))
-        starts: list[tuple[int, int]] = []
-        finished_at: int | None = None
+        others = tuple(kind_prefix(k) for k in EVENT_TYPES if kinds is not None and k not in kinds)
         with self.path.open("rb") as f:
             f.seek(start)
             for raw in f:
                 if end is not None and offset >= end:
                     return
                 here, offset = offset, offset + len(raw)
-                if indexing and raw.startswith(_RUN_FINISHED_PREFIX):
-                    finished_at = here
                 if not raw.endswith(b"\n"):
-                    self._skip(here, raw, "cut short: no end of line (the writer stopped?)")
+                    self._skip(here, raw, _CUT_SHORT)
                     continue
                 if ((others and raw.startswith(others)) or (skim is not None and skim(raw))) \
                         and raw.endswith(b"}\n") and (raw.isascii() or _is_utf8(raw)):
                     continue
-                try:
-                    event = event_from_json(raw)
-                except ValueError as exc:
-                    self._skip(here, raw, str(exc))
-                    continue
-                if indexing and isinstance(event, IterationStarted) and raw.startswith(
-                        _ITERATION_PREFIX):
-                    starts.append((event.iteration, here))
-                yield event
-        if indexing:
-            self._blocks = _ranges(starts, finished_at, offset)
+                event = self.event_from_line(here, raw)
+                if event is not None:
+                    yield event
+
+    def check_lines(self, step: int = CHECK_STEP) -> Iterator[int]:
+        """Check that every line is one event framed as written (what a summary checks of
+        the lines it does not parse), naming the others in `skipped`; yields the offset
+        reached every `step` bytes or so, for a caller that spreads the work out."""
+        with self.path.open("rb") as f:
+            start, size = self._body_start, os.fstat(f.fileno()).st_size
+            while start < size:
+                f.seek(start + step)
+                f.readline()  # the next line boundary
+                end = min(f.tell(), size)
+                for _ in self._read(start, end, kinds=()):
+                    pass  # a line framed otherwise that is still an event: nothing to name
+                yield end
+                start = end
 
     def iter_events(self, kinds: Collection[str] | None = None,
                     skim: Callable[[bytes], bool] | None = None) -> Iterator[Event]:
@@ -378,18 +384,6 @@ class TraceReader:
                            f"(recorded: {self.iterations})") from None
         # A block whose start line is unreadable runs on inside the one before it.
         return [e for e in self._read(start, end) if getattr(e, "iteration", None) == iteration]
-
-
-def _ranges(starts: list[tuple[int, int]], finished_at: int | None,
-            end: int) -> dict[int, tuple[int, int]]:
-    """Each block's [start, end) from the offsets of the lines that start one."""
-    blocks: dict[int, tuple[int, int]] = {}
-    for pos, (iteration, start) in enumerate(starts):
-        nxt = starts[pos + 1][1] if pos + 1 < len(starts) else end
-        if finished_at is not None and start < finished_at < nxt:
-            nxt = finished_at
-        blocks[iteration] = (start, nxt)
-    return blocks
 
 
 def _is_utf8(raw: bytes) -> bool:

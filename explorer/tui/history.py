@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from explorer.events import (
@@ -171,6 +171,11 @@ class History:
     def take_warning(self) -> str | None:
         """What reading the blocks found wrong since last asked (a trace's unreadable lines)."""
         return None
+
+    def check(self) -> Iterator[int]:
+        """A check of every line the blocks come from, a step at a time, for the app to run
+        between frames (`take_warning` then names what it found): a trace's; none live."""
+        return iter(())
 
     # --- reading -----------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""The iterations so far: number, duration, verdict colour. Picking one shows it."""
+"""The iterations so far: number, duration, verdict colour. Picking one shows it.
+
+A replay lists thousands at once: a row's text is only made when it is first drawn, and
+every row is known to be one line high, so the list never measures rows it does not draw.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from rich.style import Style as RichStyle
 from textual.content import Content
 from textual.geometry import Size
 from textual.style import Style
+from textual.visual import VisualType
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -35,6 +40,23 @@ def summary_prompt(summary: IterationSummary) -> Content:
     )
 
 
+_UNMADE = Content("")  # a row's text until it is first asked for
+
+
+class _Row(Option):
+    """One iteration's row, whose text is made from its summary when first asked for."""
+
+    def __init__(self, summary: IterationSummary) -> None:
+        super().__init__(_UNMADE, id=f"it-{summary.iteration}")
+        self._summary = summary
+
+    @property
+    def prompt(self) -> VisualType:
+        if self._prompt is _UNMADE:
+            self._prompt = summary_prompt(self._summary)
+        return self._prompt
+
+
 class IterationList(OptionList):
     def __init__(self) -> None:
         super().__init__(id="iterations")
@@ -54,10 +76,7 @@ class IterationList(OptionList):
             for row, (w, s) in enumerate(zip(wanted, self._shown, strict=False)):
                 if w != s:  # a verdict or a duration came in: rewrite that row only
                     self.replace_option_prompt_at_index(row, summary_prompt(ordered[row]))
-            self.add_options(
-                Option(summary_prompt(s), id=f"it-{s.iteration}")
-                for s in ordered[len(self._shown) :]
-            )
+            self.add_options(_Row(s) for s in ordered[len(self._shown) :])
             self._shown = wanted
         if current is not None:
             index = next((i for i, w in enumerate(wanted) if w[0] == current), None)
@@ -69,6 +88,20 @@ class IterationList(OptionList):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         # Every row is one line (its prompt does not wrap): no need to measure thousands.
         return self.option_count
+
+    def _update_lines(self) -> None:
+        """OptionList's own, which measures each new row's height, knowing it is 1."""
+        if not self.scrollable_content_region:
+            return
+        cache = self._line_cache
+        new = range(len(cache.lines), self.option_count)
+        cache.index_to_line.update(zip(new, new, strict=True))
+        cache.heights.update(dict.fromkeys(new, 1))
+        cache.lines.extend((index, 0) for index in new)
+        size = Size(self.scrollable_content_region.width, len(cache.lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+            self._scroll_update(size)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -1,18 +1,22 @@
 """A recorded run opened for replay: its outline read up front, its blocks on demand.
 
-Opening a trace streams it once, parsing only what the iteration list and the header
-show (each block's start and end, the run's start and end) and telling from a line's
-bytes alone which blocks hold a state snapshot or a check that found a break; the same
-pass leaves the reader its byte-offset index and names every line that is not framed as
-an event. A block's events are read (through the index) when the screen goes to it, and
-only the last few blocks read are kept: a trace of any size opens at once, in bounded
-memory.
+Opening a trace parses only what the iteration list and the header show (each block's
+start and end, the run's start and end), found by searching the trace's bytes (see
+explorer/trace_index.py), and tells from those bytes alone which blocks hold a state
+snapshot or a check that found a break. Checking that every other line is framed as an
+event takes a pass over the whole trace: `check` does it a step at a time, for the app
+to run after the list is on screen. A block's events are read (through the index) when
+the screen goes to it, and only the last few blocks read are kept: a trace of any size
+opens at once, in bounded memory.
 """
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from explorer.events import (
     InvariantChecked,
@@ -23,17 +27,13 @@ from explorer.events import (
     StateSnapshot,
 )
 from explorer.trace import TraceReader
-from explorer.tui.history import History, RecordedBlock, check_line_is_break, is_break
+from explorer.tui.history import History, RecordedBlock, check_line_is_break
+
+_E = TypeVar("_E", RunStarted, RunFinished, IterationFinished)
 
 BLOCKS_KEPT = 8  # blocks whose events stay loaded: the one shown and those just visited
-
-# What the outline reads: its lines of snapshots and checks are only skimmed (their bytes
-# tell whether a block holds one, or a break), the others parsed.
-OUTLINE_KINDS = frozenset(k.kind for k in (
-    RunStarted, RunFinished, IterationStarted, IterationFinished, InvariantChecked, StateSnapshot,
-))
-_SNAPSHOT_PREFIX = b'{"kind":"%s",' % StateSnapshot.kind.encode()
-_CHECK_PREFIX = b'{"kind":"%s",' % InvariantChecked.kind.encode()
+# A check's line holds this only when the check found a break (quotes in strings are escaped).
+_SOME_BREAK = b'"breaks":[{'
 
 
 @dataclass
@@ -53,47 +53,47 @@ class TraceHistory(History):
         super().__init__(output_cap=None)
         self.reader = reader
         self.kept = kept
-        self._outline: dict[int, _Outline] = {}
         self._loaded: OrderedDict[int, RecordedBlock] = OrderedDict()
-        self._read_outline()
-        indexed = set(reader.iterations)  # the pass left the index behind: no second read
-        self._outline = {n: o for n, o in sorted(self._outline.items()) if n in indexed}
+        collecting = gc.isenabled()
+        gc.disable()  # thousands of objects and no cycles: nothing for the collector to find
+        try:
+            self._outline = self._read_outline()
+        finally:
+            if collecting:
+                gc.enable()
         self._numbers = list(self._outline)
         self._breaking = [n for n in self._numbers if self._outline[n].may_break]
         self._snapshotted = [n for n in self._numbers if self._outline[n].snapshots]
         self._skips_told = len(reader.skipped)
 
-    def _read_outline(self) -> None:
-        current: _Outline | None = None
-
-        def skim(raw: bytes) -> bool:
-            if raw.startswith(_SNAPSHOT_PREFIX):
-                if current is not None:
-                    current.snapshots = True
-                return True
-            if raw.startswith(_CHECK_PREFIX):
+    def _read_outline(self) -> dict[int, _Outline]:
+        """Each block's start and end events and whether it holds a snapshot or a break,
+        found by searching the trace's bytes within the block's range."""
+        reader = self.reader
+        reader.check_end()
+        outline: dict[int, _Outline] = {}
+        with reader.searching() as data:
+            if (at := data.first(RunStarted.kind, data.body_start, data.size)) is not None:
+                self.run_started = _parsed(reader, at, data.line(at), RunStarted)
+            if (at := data.last(RunFinished.kind)) is not None:
+                self.run_finished = _parsed(reader, at, data.line(at), RunFinished)
+            for n, (started, start, end) in sorted(reader.blocks().items()):
+                block = outline[n] = _Outline(started)
+                # Its last line, as a rule: found from the end at once.
+                if (at := data.last(IterationFinished.kind, start, end)) is not None:
+                    finished = _parsed(reader, at, data.line(at), IterationFinished)
+                    if finished is not None and finished.iteration == n:
+                        block.finished = finished
+                        block.may_break = bool(finished.breaks)
+                block.snapshots = data.first(StateSnapshot.kind, start, end) is not None
                 # A bad line flagged here only costs the navigation one needless read.
-                if current is not None and check_line_is_break(raw):
-                    current.may_break = True
-                return True
-            return False
+                block.may_break = block.may_break or data.first(
+                    InvariantChecked.kind, start, end, _SOME_BREAK, check_line_is_break
+                ) is not None
+        return outline
 
-        for event in self.reader.iter_events(OUTLINE_KINDS, skim):
-            if isinstance(event, RunStarted):
-                self.run_started = event
-            elif isinstance(event, RunFinished):
-                self.run_finished = event
-            elif isinstance(event, IterationStarted):
-                current = self._outline[event.iteration] = _Outline(event)
-            elif current is None or getattr(event, "iteration", None) != current.started.iteration:
-                continue  # reading the block leaves it out too
-            elif isinstance(event, IterationFinished):
-                current.finished = event
-                current.may_break = current.may_break or bool(event.breaks)
-            elif isinstance(event, StateSnapshot):
-                current.snapshots = True
-            elif is_break(event):
-                current.may_break = True
+    def check(self) -> Iterator[int]:
+        return self.reader.check_lines()
 
     @property
     def loaded(self) -> list[int]:
@@ -133,10 +133,16 @@ class TraceHistory(History):
         return self._snapshotted
 
     def take_warning(self) -> str | None:
-        """A line found unreadable since last asked (only a block's read checks every field
-        of every line): the reader's warning, which names it."""
+        """A line found unreadable since last asked (a block's read checks every field of its
+        lines, `check` the framing of every line): the reader's warning, which names it."""
         skipped = len(self.reader.skipped)
         if skipped == self._skips_told:
             return None
         self._skips_told = skipped
         return self.reader.warning
+
+
+def _parsed(reader: TraceReader, offset: int, raw: bytes, kind: type[_E]) -> _E | None:
+    """The event of that line if it is one of `kind` (else it is skipped, or ignored)."""
+    event = reader.event_from_line(offset, raw)
+    return event if isinstance(event, kind) else None

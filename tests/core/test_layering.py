@@ -23,7 +23,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "parts": ("confine", "stores", "archive", "snapshot", "store_views", "invariants",
               "outcomes", "serial", "registry", "classify", "scenario_keys", "scenario_values",
               "scenario_checks", "scenario", "watch", "descendants", "children", "control",
-              "trace"),
+              "trace_index", "trace"),
     "runner": ("request", "runner", "block", "expansion", "services", "launcher", "observer",
                "judge", "healer", "edges", "signals", "shard", "workdir"),
     "faces": ("headless", "account", "junit", "serve", "rerun", "shrink", "restore", "merge",

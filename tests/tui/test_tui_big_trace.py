@@ -63,6 +63,9 @@ async def test_the_list_shows_every_iteration_and_a_late_one_is_read_when_picked
         await wait_until(pilot, lambda: listed.option_count == n, "every iteration listed")
         assert [o.id for o in listed.options] == [f"it-{k}" for k in range(1, n + 1)]
         assert "✗" in str(listed.options[1].prompt)  # each row has its verdict
+        # Opened at its end, the list shows its last rows (each made when first drawn).
+        drawn = [str(listed.render_line(y).text) for y in range(listed.size.height)]
+        assert any(f"{n - 1} " in row for row in drawn) and f"{n} " in drawn[-1]
         history = lazy(app)
         # Opened at its end: only the last block and the one whose state it starts from.
         assert history.loaded == [n - 1, n]
@@ -99,6 +102,27 @@ async def test_walking_through_many_iterations_keeps_a_bounded_few_loaded(
             await wait_until(pilot, showing(app, k), f"back to iteration {k}")
         assert "iteration 10 · event" in str(main.header.render())
         assert history.loaded[-1] == 10 and len(history.loaded) == BLOCKS_KEPT
+
+
+async def test_a_bad_line_late_in_a_big_trace_is_named_once_the_list_is_up(
+        big_trace: tuple[Path, int]) -> None:
+    trace, n = big_trace
+    late = n - 5
+    lines = trace.read_bytes().splitlines(keepends=True)
+    at = lines.index(next(raw for raw in lines if b'"kind":"iteration_started","t":' in raw
+                          and b'"iteration":%d,' % late in raw)) + 1
+    lines.insert(at, b"\x00\xff not an event\n")
+    trace.write_bytes(b"".join(lines))
+    offset = sum(map(len, lines[:at]))
+    app = load_replay(trace)
+    assert app.notice is None  # opening reads only what the list needs
+    async with app.run_test(size=SIZE) as pilot:
+        listed = app.main_screen.iteration_list
+        await wait_until(pilot, lambda: listed.option_count == n, "every iteration listed")
+        # The check of every line, between frames, reaches it without its block being read.
+        await wait_until(pilot, lambda: any(f"byte {offset}: 16 byte(s) skipped" in str(m.message)
+                                            for m in app._notifications), "the bad line named")
+        assert late not in lazy(app).loaded
 
 
 def test_a_lazy_history_tells_what_a_loaded_one_does(big_trace: tuple[Path, int]) -> None:

@@ -49,10 +49,11 @@ async def test_a_line_with_wrong_field_types_is_named_not_a_crash(sample_trace: 
 async def test_a_garbage_line_mid_trace_is_named_and_the_rest_shown(sample_trace: Path) -> None:
     offset = insert_after(sample_trace, "Pulling @stress/beta", "\x00\xff not json")
     app = load_replay(sample_trace)
-    assert app.notice is not None and f"byte {offset}: 13 byte(s) skipped" in app.notice
     assert app.history.run_finished is not None  # read past it to the end
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        # The check of every line runs once the screen is up, and names it.
+        await wait_until(pilot, lambda: any(f"byte {offset}: 13 byte(s) skipped" in m
+                                            for m in notified(app)), "the warning naming it")
         end = app.history.end()
         assert app.main_screen.position == end and end is not None and end.iteration == 4
 
