@@ -150,7 +150,7 @@ class History:
     def iterations(self) -> list[int]:
         return sorted(self._blocks)
 
-    def _block(self, iteration: int) -> RecordedBlock:
+    def block(self, iteration: int) -> RecordedBlock:
         return self._blocks[iteration]
 
     def _bounds(self, iteration: int) -> tuple[IterationStarted, IterationFinished | None]:
@@ -180,13 +180,13 @@ class History:
     # --- reading -----------------------------------------------------------
 
     def events(self, iteration: int) -> list[Event]:
-        return self._block(iteration).events
+        return self.block(iteration).events
 
     def dropped(self, iteration: int) -> int:
-        return self._block(iteration).dropped
+        return self.block(iteration).dropped
 
     def last_index(self, iteration: int) -> int:
-        return len(self._block(iteration).events) - 1
+        return len(self.block(iteration).events) - 1
 
     def end(self) -> Position | None:
         numbers = self.iterations
@@ -239,12 +239,12 @@ class History:
 
     def break_positions(self) -> list[Position]:
         """Every break stop (a replay reads each block that may hold one to tell them)."""
-        return [Position(n, i) for n in self._break_blocks() for i in self._block(n).breaks]
+        return [Position(n, i) for n in self._break_blocks() for i in self.block(n).breaks]
 
     def next_break(self, after: Position) -> Position | None:
         for n in self._break_blocks():
             if n >= after.iteration:
-                later = [i for i in self._block(n).breaks if Position(n, i) > after]
+                later = [i for i in self.block(n).breaks if Position(n, i) > after]
                 if later:
                     return Position(n, later[0])
         return None
@@ -252,7 +252,7 @@ class History:
     def previous_break(self, before: Position) -> Position | None:
         for n in reversed(self._break_blocks()):
             if n <= before.iteration:
-                earlier = [i for i in self._block(n).breaks if Position(n, i) < before]
+                earlier = [i for i in self.block(n).breaks if Position(n, i) < before]
                 if earlier:
                     return Position(n, earlier[-1])
         return None
@@ -261,7 +261,7 @@ class History:
         """The state the screen showed when the block began: the last earlier snapshot."""
         numbers = self._snapshot_blocks()
         for n in reversed(numbers[: bisect.bisect_left(numbers, iteration)]):
-            snapshot = self._block(n).last_snapshot
+            snapshot = self.block(n).last_snapshot
             if snapshot is not None:
                 return StateView(snapshot=snapshot)
         return StateView()

@@ -106,7 +106,7 @@ class TraceHistory(History):
     def iterations(self) -> list[int]:
         return self._numbers
 
-    def _block(self, iteration: int) -> RecordedBlock:
+    def block(self, iteration: int) -> RecordedBlock:
         block = self._loaded.get(iteration)
         if block is not None:
             self._loaded.move_to_end(iteration)
@@ -116,7 +116,7 @@ class TraceHistory(History):
         one = History(output_cap=None)
         for event in self.reader.iteration_events(iteration):
             one.record(event)
-        block = one._block(iteration)
+        block = one.block(iteration)
         self._loaded[iteration] = block
         while len(self._loaded) > self.kept:
             self._loaded.popitem(last=False)
