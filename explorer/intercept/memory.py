@@ -102,3 +102,15 @@ def signed_fd(value: int) -> int:
     """A call's int argument from its 64-bit register (AT_FDCWD is negative)."""
     low = value & 0xFFFFFFFF
     return low - (1 << 32) if low >= 1 << 31 else low
+
+
+def thread_group(tid: int) -> int:
+    """The process a thread belongs to (its thread group id); the tid itself if it is gone."""
+    try:
+        with open(f"/proc/{tid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return tid

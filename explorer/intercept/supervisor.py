@@ -28,8 +28,17 @@ from pathlib import Path
 
 from explorer.intercept import abi, launcher
 from explorer.intercept.calls import decode
+from explorer.intercept.memory import thread_group
 from explorer.intercept.options import Roots, SyscallOptions
-from explorer.intercept.retries import Attempt, attempt, waits
+from explorer.intercept.retries import (
+    SPIN_ROUND,
+    Attempt,
+    attempt,
+    blocked_lock,
+    looks,
+    spin_window,
+    waits,
+)
 from explorer.scheduling.checkpoints import Arrival
 
 
@@ -67,7 +76,8 @@ class _Listener:
     notif: abi.SeccompNotif = field(default_factory=abi.SeccompNotif)
     parked: _Held | None = None
     queued: deque[_Held] = field(default_factory=deque)
-    last: dict[int, Attempt] = field(default_factory=dict)  # each thread's last held call
+    # each thread's last held attempts (looks left out), newest last
+    recent: dict[int, deque[Attempt]] = field(default_factory=dict)
 
 
 class SyscallSupervisor:
@@ -236,11 +246,14 @@ class SyscallSupervisor:
                 continue
             others = [p for i, p in enumerate(call.paths) if i != index]
             name = f"{call.family}:{relative}"
-            # The same thread making the same attempt again, nothing held in between, at a
-            # call that waits (retries.py): a spin wait, as the hook's `yield`.
-            tried = attempt(call)
-            retry = listener.last.get(notif.pid) == tried and waits(call)
-            listener.last[notif.pid] = tried
+            # The same thread making an attempt again at a call that waits, or a record
+            # lock another process holds (retries.py): a spin wait, as the hook's `yield`.
+            tried, waiting = attempt(call), waits(call)
+            recent = listener.recent.setdefault(notif.pid, deque(maxlen=SPIN_ROUND))
+            retry = (waiting and tried in spin_window(call, recent)) or blocked_lock(
+                call, thread_group(notif.pid))
+            if waiting or not looks(call):
+                recent.append(tried)
             arrival = SyscallArrival(
                 listener.child, name, retry,
                 call=call.family, syscall=call.syscall, tid=notif.pid, path=path,

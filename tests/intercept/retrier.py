@@ -4,6 +4,8 @@
     python retrier.py reopen    opens `data` twice for writing, then twice for reading
     python retrier.py setlk     tries to lock byte 0 of `data` until it gets it
     python retrier.py excl      tries to create `lock` exclusively until it can
+    python retrier.py excl-look the same, reading `lock` (whose it is) between tries
+    python retrier.py busy      SQLite's busy loop: locks byte 1, tries byte 0, drops 1, again
     python retrier.py poll      tries to open `ready` until it is there
     python retrier.py mkdir     tries to make the dir `lock.d` until it can
 """
@@ -34,6 +36,28 @@ elif mode == "setlk":
     until_it_works(lambda: fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0))
 elif mode == "excl":
     until_it_works(lambda: os.open("lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+elif mode == "excl-look":
+    def create_or_look():
+        try:
+            return os.open("lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            with open("lock") as owner:
+                owner.read()
+            raise
+
+    until_it_works(create_or_look)
+elif mode == "busy":
+    fd = os.open("data", os.O_RDWR)
+
+    def pending_then_shared():
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 1)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 0)
+        except OSError:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, 1)
+            raise
+
+    until_it_works(pending_then_shared)
 elif mode == "poll":
     until_it_works(lambda: os.open("ready", os.O_RDONLY))
 elif mode == "mkdir":
