@@ -3,6 +3,7 @@ line as it comes (and appended to a results file), so a stopped run keeps what i
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,3 +25,15 @@ def run_cells(run: Callable[..., dict[str, Any]], cells: Sequence[tuple[Any, ...
                 with out.open("a", encoding="utf-8") as file:
                     file.write(json.dumps(result) + "\n")
     return results
+
+
+def add_result_options(parser: argparse.ArgumentParser) -> None:
+    """--out (where each result is appended) and --table (only print the table of these)."""
+    parser.add_argument("--out", type=Path, help="append each cell's result here (JSON lines)")
+    parser.add_argument("--table", nargs="+", type=Path, metavar="RESULTS",
+                        help="only print the table from these result files")
+
+
+def read_results(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    return [json.loads(line) for path in paths
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from explorer.shard import Shard, parse_seeds
 
 PCT_STEPS = CHECKPOINT_MODES["hook"].first_guess_steps  # the k of the hook-mode runs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
-from cells import run_cells  # noqa: E402  (bench/, beside this script)
+from cells import add_result_options, read_results, run_cells  # noqa: E402  (bench/, beside this script)
 from lifecycle.faults import BUGS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -175,14 +174,10 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--targets", help="comma separated (default: every target)")
     parser.add_argument("--shard", help="I/N: this job's share of the cells")
-    parser.add_argument("--out", type=Path, help="append each cell's result here (JSON lines)")
-    parser.add_argument("--table", nargs="+", type=Path, metavar="RESULTS",
-                        help="only print the table from these result files")
+    add_result_options(parser)
     args = parser.parse_args()
     if args.table:
-        results = [json.loads(line) for path in args.table
-                   for line in path.read_text().splitlines() if line.strip()]
-        print("\n".join(table(results)))
+        print("\n".join(table(read_results(args.table))))
         return
 
     offered = offered_modes()

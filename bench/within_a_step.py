@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -37,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cells import run_cells  # noqa: E402  (bench/, beside this script)
+from cells import add_result_options, read_results, run_cells  # noqa: E402  (bench/, beside this script)
 
 from explorer.control import RunControl  # noqa: E402
 from explorer.events import Event, IterationFinished  # noqa: E402
@@ -116,14 +115,10 @@ def main() -> None:
     parser.add_argument("--windows", default="0",
                         help="release windows to try, comma separated (0: none)")
     parser.add_argument("--jobs", type=int, default=1, help="processes at once")
-    parser.add_argument("--out", type=Path, help="append each cell's result here (JSON lines)")
-    parser.add_argument("--table", nargs="+", type=Path, metavar="RESULTS",
-                        help="only print the table from these result files")
+    add_result_options(parser)
     args = parser.parse_args()
     if args.table:
-        results = [json.loads(line) for path in args.table
-                   for line in path.read_text().splitlines() if line.strip()]
-        print("\n".join(table(results)))
+        print("\n".join(table(read_results(args.table))))
         return
     cells = [(mode, strategy, seed, args.budget, float(window))
              for mode in args.modes.split(",") for window in args.windows.split(",")
