@@ -12,10 +12,11 @@ and the call is of a kind a program waits with, in a state where it fails:
 
 - an fcntl record lock that conflicts with one another process holds now (`blocked_lock`,
   asked of the kernel with F_GETLK): a wait from the first try, repeated or not.
-- `lock` and `getlk` (fcntl record locks, flock), with the same type and byte range. Whether
-  a lock is free cannot be seen from here, and need not be: a lock identical to one the
-  thread has just been granted changes nothing, so a program asks for it again only when
-  it was refused (or, for a blocking lock, interrupted). A poll with F_GETLK is a spin too.
+- `lock` and `getlk` (fcntl record locks, flock), with the same type and byte range, asked
+  again: a lock identical to one the thread has just been granted changes nothing, so a
+  program asks for it again only when it was refused (or, for a blocking lock,
+  interrupted); this also covers flock, which F_GETLK does not see. A poll with F_GETLK is
+  a spin too.
 - `open` with O_CREAT|O_EXCL while the path exists (the lock-file spin: swamp's
   `upstream_extensions.json.lock`), and `open` without O_CREAT while the path is missing
   (polling for a file another child is to make). A plain re-open of an existing file
