@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from explorer.intercept import abi
 from explorer.intercept.bpf import OPEN_WRITE_FLAGS
 from explorer.intercept.calls import Call
+from explorer.intercept.memory import thread_group
 
 Attempt = tuple[str, tuple[str, ...], tuple[int, ...]]
 
@@ -58,7 +59,7 @@ def attempt(call: Call) -> Attempt:
 FLOCK_QUERY = struct.Struct("<hh4xqqi4x")
 
 
-def blocked_lock(call: Call, tgid: int) -> bool:
+def blocked_lock(call: Call, tid: int) -> bool:
     """An fcntl record lock that another process holds a conflicting lock on right now: the
     call will fail (or, F_SETLKW, sleep) until that one lets go, so the thread is waiting
     from its first try. SQLite's busy loop never repeats one attempt back to back (it takes
@@ -77,7 +78,8 @@ def blocked_lock(call: Call, tgid: int) -> bool:
     finally:
         os.close(fd)
     held, _, _, _, holder = FLOCK_QUERY.unpack(answer)
-    return held != abi.F_UNLCK and holder != tgid  # an open file's lock says -1: another's
+    # the calling thread's own process may hold it (an open file's lock says -1: another's)
+    return held != abi.F_UNLCK and holder != thread_group(tid)
 
 
 # The held calls one round of a spin may make besides its try: the reference CLI's lock

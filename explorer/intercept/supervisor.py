@@ -28,7 +28,6 @@ from pathlib import Path
 
 from explorer.intercept import abi, launcher
 from explorer.intercept.calls import decode
-from explorer.intercept.memory import thread_group
 from explorer.intercept.options import Roots, SyscallOptions
 from explorer.intercept.retries import (
     SPIN_ROUND,
@@ -251,7 +250,7 @@ class SyscallSupervisor:
             tried, waiting = attempt(call), waits(call)
             recent = listener.recent.setdefault(notif.pid, deque(maxlen=SPIN_ROUND))
             retry = (waiting and tried in spin_window(call, recent)) or blocked_lock(
-                call, thread_group(notif.pid))
+                call, notif.pid)
             if waiting or not looks(call):
                 recent.append(tried)
             arrival = SyscallArrival(
