@@ -51,14 +51,19 @@ async def test_kills_are_tolerated_but_live_ones_are_not() -> None:
     assert [b.classification for b in got] == ["tolerated", "persistent", "persistent"]
 
 
-def test_correct_profile_survives_kill_faults_and_the_reconcile_repairs(tmp_path: Path) -> None:
+def run_default(options: RunOptions) -> tuple[list[Event], RunFinished]:
+    """The default scenario under these options: every event, and how the run ended."""
     events: list[Event] = []
-    options = RunOptions(seed=1, iterations=3, strategy="random", kill_at="catalog-begin",
-                         trace_path=tmp_path / "kills.jsonl")
     runner = Runner(load_scenario(None), options)
     runner.handle_signals = False
     runner.subscribe(events.append)
-    finished = asyncio.run(runner.run())
+    return events, asyncio.run(runner.run())
+
+
+def test_correct_profile_survives_kill_faults_and_the_reconcile_repairs(tmp_path: Path) -> None:
+    events, finished = run_default(RunOptions(
+        seed=1, iterations=3, strategy="random", kill_at="catalog-begin",
+        trace_path=tmp_path / "kills.jsonl"))
     killed = [e for e in events if isinstance(e, ChildExited) and e.killed == "fault"]
     assert len(killed) == 3  # the first child to reach catalog-begin, in each iteration
     assert all(e.returncode == -9 for e in killed)
@@ -78,13 +83,9 @@ def test_correct_profile_survives_kill_faults_and_the_reconcile_repairs(tmp_path
 def test_kill_at_takes_a_glob_in_both_checkpoint_modes(
     tmp_path: Path, mode: str, glob: str
 ) -> None:
-    events: list[Event] = []
-    options = RunOptions(seed=2, iterations=2, strategy="random", kill_at=glob, checkpoints=mode,
-                         trace_path=tmp_path / "kills.jsonl")
-    runner = Runner(load_scenario(None), options)
-    runner.handle_signals = False
-    runner.subscribe(events.append)
-    finished = asyncio.run(runner.run())
+    events, finished = run_default(RunOptions(
+        seed=2, iterations=2, strategy="random", kill_at=glob, checkpoints=mode,
+        trace_path=tmp_path / "kills.jsonl"))
     kills = [e for e in events if isinstance(e, ScheduleDecision) and e.action == "kill"]
     assert len(kills) == 2  # once an iteration
     for kill in kills:
