@@ -231,7 +231,7 @@ def why_account(reader: TraceReader, iteration: int, console: Console,
     """The causal steps of the iteration's failing breaks (or of any break, if none failed),
     from the shrunk case when there is one; False when the iteration has no break at all."""
     from explorer.rerun import RERUN_ITERATION  # only this account needs these
-    from explorer.why import describe, explain
+    from explorer.why import breaks_to_explain, describe, explain
 
     events = reader.iteration_events(iteration)
     source = f"iteration {iteration} of {reader.path}, under its recorded schedule"
@@ -239,9 +239,7 @@ def why_account(reader: TraceReader, iteration: int, console: Console,
         events = shrunk.iteration_events(RERUN_ITERATION)  # a shrunk case is a rerun
         source = (f"the shrunk case of iteration {iteration} ({shrunk.path}), the smallest "
                   "schedule that still fails")
-    finished = next((e for e in events if isinstance(e, IterationFinished)), None)
-    breaks = finished.breaks if finished else []
-    wanted = [b for b in breaks if b.is_failure] or breaks
+    wanted = breaks_to_explain(events)
     if not wanted:
         _out(console, f"{source}: no break, nothing to explain")
         return False

@@ -192,6 +192,13 @@ def _touches(s: Step, entity: str | None) -> bool:
         entity is not None and entity in line for _, line in s.output)
 
 
+def breaks_to_explain(events: Iterable[Event]) -> list[Break]:
+    """The block's breaks a person asks about: its failing ones, else all it had."""
+    finished = next((e for e in events if isinstance(e, IterationFinished)), None)
+    breaks = finished.breaks if finished is not None else []
+    return [b for b in breaks if b.is_failure] or breaks
+
+
 def explain(events: Iterable[Event], breaks: Sequence[Break] | None = None) -> list[Why]:
     """One `Why` per entity the block's failing breaks concern (or the given `breaks`)."""
     events = list(events)

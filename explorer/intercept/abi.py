@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import struct
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
@@ -194,3 +195,7 @@ def still_waiting(listener: int, notif_id: int) -> bool:
     """ID_VALID: the thread still waits on this notification."""
     value = ctypes.c_uint64(notif_id)
     return libc.ioctl(listener, IOCTL_NOTIF_ID_VALID, ctypes.byref(value)) == 0
+
+# x86_64 struct flock: short l_type, short l_whence, (padding), off_t l_start, off_t l_len,
+# pid_t l_pid (filled in by F_GETLK), (padding).
+FLOCK = struct.Struct("<hh4xqqi4x")

@@ -11,7 +11,6 @@ lock's type and byte range, flock's operation, renameat2's flags.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -89,17 +88,13 @@ def _open_flags(tid: int, syscall: str, a: list[int]) -> int:
     return int.from_bytes(how, "little") if how and len(how) == 8 else 0
 
 
-# x86_64 struct flock: short l_type, short l_whence, (padding), off_t l_start, off_t l_len.
-FLOCK = struct.Struct("<hh4xqq")
-
-
 def _fcntl_lock(tid: int, a: list[int]) -> tuple[str, tuple[int, ...]]:
     """The family, and the lock's kind (0 a process's, 1 an open file's), type, whence, start
     and length. A blocking and a non-blocking try at the same lock are the same attempt."""
     command = a[1] & 0xFFFFFFFF
     kind = int(command in (abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW))
-    raw = read_bytes(tid, a[2], FLOCK.size) or b""
-    fields = FLOCK.unpack(raw) if len(raw) == FLOCK.size else ()
+    raw = read_bytes(tid, a[2], abi.FLOCK.size) or b""
+    fields = abi.FLOCK.unpack(raw)[:4] if len(raw) == abi.FLOCK.size else ()
     if command in (abi.F_GETLK, abi.F_OFD_GETLK):
         family = "getlk"
     else:

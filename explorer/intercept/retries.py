@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import struct
 from collections.abc import Sequence
 
 from explorer.intercept import abi
@@ -55,10 +54,6 @@ def attempt(call: Call) -> Attempt:
     return call.family, call.paths, call.args
 
 
-# x86_64 struct flock as F_GETLK fills it: l_type, l_whence, l_start, l_len, l_pid.
-FLOCK_QUERY = struct.Struct("<hh4xqqi4x")
-
-
 def blocked_lock(call: Call, tid: int) -> bool:
     """An fcntl record lock that another process holds a conflicting lock on right now: the
     call will fail (or, F_SETLKW, sleep) until that one lets go, so the thread is waiting
@@ -72,12 +67,12 @@ def blocked_lock(call: Call, tid: int) -> bool:
     except OSError:
         return False
     try:  # the runner holds no record lock in the repo: closing this fd drops none of its
-        answer = fcntl.fcntl(fd, fcntl.F_GETLK, FLOCK_QUERY.pack(wanted, whence, start, length, 0))
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, abi.FLOCK.pack(wanted, whence, start, length, 0))
     except OSError:
         return False
     finally:
         os.close(fd)
-    held, _, _, _, holder = FLOCK_QUERY.unpack(answer)
+    held, _, _, _, holder = abi.FLOCK.unpack(answer)
     # the calling thread's own process may hold it (an open file's lock says -1: another's)
     return held != abi.F_UNLCK and holder != thread_group(tid)
 

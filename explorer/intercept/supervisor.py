@@ -247,11 +247,15 @@ class SyscallSupervisor:
             name = f"{call.family}:{relative}"
             # The same thread making an attempt again at a call that waits, or a record
             # lock another process holds (retries.py): a spin wait, as the hook's `yield`.
-            tried, waiting = attempt(call), waits(call)
-            recent = listener.recent.setdefault(notif.pid, deque(maxlen=SPIN_ROUND))
-            retry = (waiting and tried in spin_window(call, recent)) or blocked_lock(
-                call, notif.pid)
-            if waiting or not looks(call):
+            # The file system is asked (waits) only when the answer can matter.
+            tried, looking = attempt(call), looks(call)
+            recent = listener.recent.get(notif.pid)
+            if recent is None:
+                recent = listener.recent[notif.pid] = deque(maxlen=SPIN_ROUND)
+            repeated = tried in spin_window(call, recent)
+            waiting = (repeated or looking) and waits(call)
+            retry = (repeated and waiting) or blocked_lock(call, notif.pid)
+            if waiting or not looking:
                 recent.append(tried)
             arrival = SyscallArrival(
                 listener.child, name, retry,

@@ -202,8 +202,9 @@ class BlockView:
             view.last_checkpoint = event.name
             view.add(CHECKPOINT + event.name)
             # The pane keeps the full name; the timeline's lanes and the decisions are narrow.
-            self._stopped(event.child, short_checkpoint(event.name))
-            self._mark(event.t, event.child, "checkpoint", short_checkpoint(event.name))
+            short = short_checkpoint(event.name)
+            self._stopped(event.child, short)
+            self._mark(event.t, event.child, "checkpoint", short)
             return {"panes"}
         if isinstance(event, ChildExited):
             view = self.child(event.child)

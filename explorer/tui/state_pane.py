@@ -222,8 +222,9 @@ class StatePane(Vertical):
             content, key = catalog_table(stores), repr(stores)
             height = sum(len(rows) + 1 for _, _, rows in store_rows(stores)) or 1
         elif tab == "tab-tree":
-            files = tree_files(state.stores("tree"))
-            content, key = files_tree(state.stores("tree")), tuple(files)
+            trees = state.stores("tree")
+            files = tree_files(trees)
+            content, key = files_tree(trees), tuple(files)
             height = tree_lines(files)
         elif tab == "tab-changes":
             last = state.feed[-1] if state.feed else None

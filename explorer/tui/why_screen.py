@@ -23,14 +23,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.events import Event, IterationFinished
+from explorer.events import Event
 from explorer.rerun import RERUN_ITERATION
 from explorer.shrink import shrunk_path
 from explorer.trace import TraceError, TraceReader
 from explorer.tui.history import History
 from explorer.tui.line_view import printable
 from explorer.tui.shorten import short_checkpoint
-from explorer.why import Step, Why, explain
+from explorer.why import Step, Why, breaks_to_explain, explain
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,7 @@ def why_source(history: History, iteration: int, trace: Path | None) -> WhySourc
 
 
 def whys_of(events: list[Event]) -> list[Why]:
-    finished = next((e for e in events if isinstance(e, IterationFinished)), None)
-    breaks = finished.breaks if finished is not None else []
-    return explain(events, [b for b in breaks if b.is_failure] or breaks)
+    return explain(events, breaks_to_explain(events))
 
 
 # -- in rich text ------------------------------------------------------------------------------
