@@ -68,7 +68,9 @@ def _bugs(ctx: click.Context, param: click.Parameter, value: str | None) -> list
               help="Parent of the repo dir (default: a temporary dir, removed after).")
 @click.option("--pct-steps", type=click.IntRange(min=1),
               help="PCT's k: the scheduling steps an iteration is expected to take "
-              "(default: 30 with hook checkpoints, 350 with syscalls).")
+              "(default: the scenario's [checkpoints] pct_steps, else " + ", ".join(
+                  f"{mode.first_guess_steps} with {name} checkpoints"
+                  for name, mode in CHECKPOINT_MODES.items()) + ").")
 @click.option("--shard", metavar="I/N",
               help="Do shard I of N of the iterations (of the seeds with --seeds); "
               "`race-explorer merge` puts the shards' traces together.")

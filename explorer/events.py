@@ -49,10 +49,6 @@ class Break:
     def is_failure(self) -> bool:
         return self.classification in FAILING_CLASSES
 
-    @property
-    def entity(self) -> str | None:
-        return self.extension
-
     @classmethod
     def of(cls, message: str, entity: str | None = None) -> Break:
         """A break as a check returns it: the invariant's name is filled in when it runs."""

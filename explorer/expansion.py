@@ -63,8 +63,3 @@ class Expansion:
             out.append(StoreSpec(spec.name, spec.kind, path, spec.query))
         return tuple(out)
 
-    def at(self, repo: Path) -> Expansion:
-        """The same run pointed at another repo dir."""
-        values = {**self.values, "repo": str(repo)}
-        env = {**self.env, **{k: expand(v, values) for k, v in self.scenario.env.items()}}
-        return Expansion(self.scenario, values, env)

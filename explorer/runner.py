@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from explorer.archive import archive_bytes, archive_dir, restore_archive
+from explorer.archive import archive_bytes, restore_archive
 from explorer.block import Block
 from explorer.children import ChildResult, ProcessGroups, unrunnable
 from explorer.control import RunControl
@@ -258,8 +258,7 @@ class Runner:
 
             if not await self._setup():
                 return
-            fresh = (await asyncio.to_thread(archive_dir, self._repo, self.scenario.archive)
-                     if self._isolated else None)
+            fresh = await edges.archive() if self._isolated else None
             stopped = False  # by a face or Ctrl-C: the reconcile is skipped
             for place, iteration in enumerate(self.plan):
                 if self._interrupted or not await self.control.next_iteration():

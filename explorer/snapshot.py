@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from explorer.confine import inside
 from explorer.events import Cell, Phase, StateSnapshot, StoreItem, StoreState
-from explorer.stores import DatabaseBusy, StoreSpec, read_store, read_text, run_query
+from explorer.stores import GLOB_CHARS, DatabaseBusy, StoreSpec, read_store, read_text, run_query
 
 Row = dict[str, Cell]
 
@@ -184,7 +184,7 @@ class Snapshot:
 
 
 def _is_glob(items: list[StoreItem]) -> bool:
-    return any(c in "*?[" for item in items for c in item.path)
+    return any(c in GLOB_CHARS for item in items for c in item.path)
 
 
 def top_entry(path: str) -> str:
