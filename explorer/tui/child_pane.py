@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from typing import Self
 
 from rich.text import Text
+from textual.geometry import Region
 
 from explorer.tui.child_view import CHECKPOINT, ERR, EXIT, NOTE, ChildView
 from explorer.tui.line_view import LineView, printable
@@ -49,6 +51,7 @@ class ChildPane(LineView):
         self.filter = ""
         self.search: re.Pattern[str] | None = None
         self._matches: list[int] = []  # with a filter: the shown lines' absolute numbers
+        self._border_rows_only = False
 
     # --- rows: the view's kept lines, or the filtered ones -------------------------
 
@@ -89,15 +92,12 @@ class ChildPane(LineView):
     def show(self, view: ChildView) -> None:
         """Catch up with `view`: take in what is new, or start over when it is another."""
         subtitle = view.state + (f" · filter: {self.filter}" if self.filter else "")
-        if self.border_title != view.heading:
-            self.border_title = view.heading
-        if self.border_subtitle != subtitle:
-            self.border_subtitle = subtitle
+        self._retitle(view.heading, subtitle)
         first_before = self._first()
         if view is not self.view:
             self.view, self.seen_total, self._matches = view, 0, []
-            self.reset()
-        if view.total_lines == self.seen_total:
+            self.reset()  # and sync below, even with no lines: the old ones must go
+        elif view.total_lines == self.seen_total:
             return
         first = self._first()
         shifted = first - first_before if self.seen_total else 0
@@ -106,13 +106,39 @@ class ChildPane(LineView):
             start = max(self.seen_total, first)
             dropped = sum(1 for n in self._matches if n < first)
             del self._matches[:dropped]
+            kept = len(self._matches)
             lines = view.lines
             self._matches.extend(
                 n for n in range(start, view.total_lines) if needle in lines[n - first].lower()
             )
             shifted = dropped
+        else:
+            kept = len(view.lines) - (view.total_lines - self.seen_total)
         self.seen_total = view.total_lines
-        self.sync(shifted)
+        # Rows before `kept` are drawn already, unless the cap moved every row up.
+        self.sync(shifted, first_changed=0 if shifted else max(0, kept))
+
+    def _retitle(self, title: str, subtitle: str) -> None:
+        """New border texts repaint the border's two rows, not the whole pane (Textual's
+        title setters ask for a full repaint: `refresh` narrows it while this runs)."""
+        self._border_rows_only = True
+        try:
+            if self.border_title != title:
+                self.border_title = title
+            if self.border_subtitle != subtitle:
+                self.border_subtitle = subtitle
+        finally:
+            self._border_rows_only = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self._border_rows_only and not regions and not layout and not recompose:
+            # Regions are relative to the content: the border rows lie just outside it.
+            width, height = self.outer_size
+            x, y = self.content_offset
+            regions = (Region(-x, -y, width, 1), Region(-x, height - 1 - y, width, 1))
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def rebuild(self) -> None:
         if self.view is not None:

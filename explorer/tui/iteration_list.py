@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.style import Style
 from textual.visual import VisualType
+from textual.widget import Widget
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -99,9 +100,24 @@ class IterationList(OptionList):
         cache.heights.update(dict.fromkeys(new, 1))
         cache.lines.extend((index, 0) for index in new)
         size = Size(self.scrollable_content_region.width, len(cache.lines))
-        if size != self.virtual_size:
-            self.virtual_size = size
+        if size == self.virtual_size:
+            return
+        # Not `self.virtual_size = size`, a layout reactive: a box still growing with its
+        # rows is laid out anyway (`add_options` asks), and that pass sizes its scrollbar
+        # too; sized here first, against the old height, the bar would show and hide,
+        # a layout pass each. A full box keeps its size: only the bar changes.
+        self.set_reactive(Widget.virtual_size, size)
+        if not self._growing():
             self._scroll_update(size)
+
+    def _growing(self) -> bool:
+        """The box wraps its rows (height auto) and has not yet filled the body."""
+        parent = self.parent
+        return (
+            self.styles.auto_dimensions
+            and isinstance(parent, Widget)
+            and self.outer_size.height < parent.content_size.height
+        )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

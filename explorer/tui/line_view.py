@@ -4,8 +4,8 @@ The child panes, the timeline and the state feed show sequences the view model a
 keeps. Copying them into widgets (as `Log` does) costs a layout pass of the whole screen
 for each write (its virtual size is a layout reactive) and a re-render of every line.
 Here a view is told "your rows changed" once a frame (`sync`): it sets its virtual size
-without asking for a layout (its own size never depends on its rows) and repaints; only
-the rows on screen are then rendered, each once (cached by the key its row gives).
+without asking for a layout (its own size never depends on its rows) and repaints only
+the rows on screen that changed, each rendered once (cached by the key its row gives).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from rich.cells import cell_len
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
@@ -50,6 +50,7 @@ class LineView(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._strips: LRUCache[Hashable, Strip] = LRUCache(1024)
         self.strips_built = 0  # rendered rows, ever: what a frame costs, for tests
+        self._drawn_rows = 0  # rows with content when last synced: a reset must blank them
 
     # --- what a subclass provides ---------------------------------------------------
 
@@ -65,27 +66,41 @@ class LineView(ScrollView, can_focus=True):
 
     # --- drawing -------------------------------------------------------------------
 
-    def sync(self, shifted: int = 0) -> None:
-        """The rows changed: size the scroll range once and repaint what is visible.
+    def sync(self, shifted: int = 0, first_changed: int = 0) -> None:
+        """The rows from `first_changed` on changed: size the scroll range, repaint them.
 
         `shifted`: rows dropped from the top since the last sync (a capped source), so a
         reader scrolled up keeps the same rows in view.
         """
         following = self.follow_end and self.is_vertical_scroll_end
-        size = Size(0, self.row_count())
-        if size != self.virtual_size:
-            # Not `self.virtual_size = size`: that is a layout reactive, and a layout pass
+        rows = self.row_count()
+        before = self.virtual_size.height
+        if rows != before:
+            # Not `self.virtual_size = rows`: that is a layout reactive, and a layout pass
             # of the whole screen for a size that changes nothing around this widget.
+            size = Size(0, rows)
             self.set_reactive(Widget.virtual_size, size)
-            self._scroll_update(size)
-        if following:
-            self.scroll_to(y=self.max_scroll_y, animate=False)
-        elif shifted:
-            self.scroll_to(y=max(0, self.scroll_y - shifted), animate=False)
-        self.refresh()
+            if max(rows, before) > self.scrollable_content_region.height:
+                self._scroll_update(size)  # the bar looks the same while all rows fit
+        target = self.max_scroll_y if following else max(0, self.scroll_y - shifted)
+        if following or shifted:
+            self.scroll_to(y=target, animate=False)
+        drawn, self._drawn_rows = self._drawn_rows, rows
+        if round(target) != round(self.scroll_y):
+            return  # the scroll repaints every row
+        top = round(self.scroll_y)
+        self._repaint_rows(first_changed - top, max(rows, drawn) - top)
+
+    def _repaint_rows(self, start: int, end: int) -> None:
+        """Rows `start` to `end` of the window (not of the source) need drawing again."""
+        region = self.scrollable_content_region
+        start, end = max(start, 0), min(end, region.height)
+        if end > start:
+            self.refresh(Region(0, start, region.width, end - start))
 
     def reset(self) -> None:
-        """Other rows altogether: empty, at the top, nothing cached."""
+        """Other rows altogether: empty, at the top, nothing cached; the next sync
+        repaints the rows that showed the old ones."""
         self._strips.clear()
         self.set_reactive(Widget.virtual_size, Size(0, 0))
         self._scroll_update(self.virtual_size)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from textual.widgets import Static
 
 from explorer.control import RunControl
-from explorer.events import ChildOutput
-from explorer.tui.app import ExplorerApp
+from explorer.events import CheckpointReached, ChildOutput
+from explorer.tui.app import YOUNG_COLLECTION_THRESHOLD, ExplorerApp
 from explorer.tui.child_view import PANE_LINE_CAP
 from explorer.tui.messages import IterationChosen
 from explorer.tui.timeline import TimelineScreen
@@ -128,6 +129,81 @@ async def test_a_burst_of_output_draws_only_the_visible_lines_and_lays_out_nothi
         assert app.view.block is not None
         assert app.view.block.children[0].total_lines >= len(burst)
         await pilot.press("q")
+
+
+async def test_a_new_line_repaints_its_row_and_a_new_subtitle_only_the_border() -> None:
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
+        await wait_until(pilot, lambda: runner.parked and 0 in main.panes, "iteration 1")
+        pane = main.panes[0]
+        await pilot.pause()
+        painted: list[int] = []
+        render_line = pane.render_line
+
+        def counting(y: int):  # type: ignore[no-untyped-def]
+            painted.append(y)
+            return render_line(y)
+
+        pane.render_line = counting  # type: ignore[method-assign]
+        rows_before = len(pane.lines)
+        app.receive(ChildOutput(t=9.0, iteration=1, child=0, stream="stdout", line="one more"))
+        await wait_until(pilot, lambda: pane.lines[-1:] == ["  one more"], "the line")
+        await pilot.pause()
+        assert painted == [rows_before], "only the new line's row is drawn"
+        painted.clear()
+        app.receive(CheckpointReached(t=9.1, iteration=1, child=0, name="after-write"))
+        await wait_until(pilot, lambda: "after-write" in str(pane.border_subtitle), "subtitle")
+        await pilot.pause()
+        # The checkpoint is a line too ("◆ after-write"): its row, and no other.
+        assert painted == [rows_before + 1], "a new subtitle redraws the border, not the lines"
+        assert "after-write" in screen_text(app)
+        # The next iteration's child starts with no lines: the rows that showed the last
+        # one's are blanked, though only they are drawn again.
+        painted.clear()
+        runner.open_gate()
+        await wait_until(pilot, lambda: app.view.iterations_done >= 1 and runner.parked, "it. 2")
+        await wait_until(pilot, lambda: pane.view is app.view.block.children[0], "new child")
+        await pilot.pause()
+        assert "one more" not in screen_text(app)
+        assert len(painted) < pane.size.height
+        await pilot.press("q")
+
+
+async def test_the_growing_iteration_list_never_flashes_a_scrollbar() -> None:
+    # Sized against its old height, a list one row longer would show its bar, and the
+    # layout pass that grows the box would hide it again: two passes a new row.
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        listed = app.main_screen.iteration_list
+        await wait_until(pilot, lambda: runner.parked, "iteration 1")
+        bars: list[bool] = []
+        listed.watch(listed, "show_vertical_scrollbar", lambda on: bars.append(on), init=False)
+        for done in (1, 2):
+            runner.open_gate()
+            await wait_until(pilot, lambda n=done: app.view.iterations_done >= n, f"it. {done}")
+            await wait_until(pilot, lambda: runner.parked or app.run_result is not None, "next")
+            await pilot.pause()
+        assert len(list_rows(app)) >= 3
+        assert bars == [] and not listed.show_vertical_scrollbar
+        await pilot.press("q")
+
+
+async def test_the_app_leaves_the_garbage_collector_as_it_found_it() -> None:
+    before = gc.get_threshold()
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: runner.parked, "iteration 1")
+        # While it runs, what start-up built is not walked again, and young passes are rarer.
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD > before[0]
+        await pilot.press("q")
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def screen_text(app: ExplorerApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def test_latest_state_messages_replace_older_ones() -> None:
