@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -74,14 +75,7 @@ class LineView(ScrollView, can_focus=True):
         """
         following = self.follow_end and self.is_vertical_scroll_end
         rows = self.row_count()
-        before = self.virtual_size.height
-        if rows != before:
-            # Not `self.virtual_size = rows`: that is a layout reactive, and a layout pass
-            # of the whole screen for a size that changes nothing around this widget.
-            size = Size(0, rows)
-            self.set_reactive(Widget.virtual_size, size)
-            if max(rows, before) > self.scrollable_content_region.height:
-                self._scroll_update(size)  # the bar looks the same while all rows fit
+        self._size_rows(rows)
         target = self.max_scroll_y if following else max(0, self.scroll_y - shifted)
         if following or shifted:
             self.scroll_to(y=target, animate=False)
@@ -98,18 +92,39 @@ class LineView(ScrollView, can_focus=True):
         if end > start:
             self.refresh(Region(0, start, region.width, end - start))
 
+    def _size_rows(self, rows: int) -> None:
+        """The scroll range is `rows` long. Not `self.virtual_size = ...`: that is a layout
+        reactive, and a layout pass of the whole screen for a size that changes nothing
+        around this widget. The bar is redrawn only if its look can change."""
+        before = self.virtual_size.height
+        if rows == before:
+            return
+        size = Size(0, rows)
+        self.set_reactive(Widget.virtual_size, size)
+        if max(rows, before) > self.scrollable_content_region.height:
+            self._scroll_update(size)
+        else:  # all rows fit, before and after: a full bar either way
+            self.vertical_scrollbar.set_reactive(ScrollBar.window_virtual_size, rows)
+
     def reset(self) -> None:
         """Other rows altogether: empty, at the top, nothing cached; the next sync
         repaints the rows that showed the old ones."""
         self._strips.clear()
-        self.set_reactive(Widget.virtual_size, Size(0, 0))
-        self._scroll_update(self.virtual_size)
+        self._size_rows(0)
         self.scroll_to(y=0, animate=False)
 
     def forget_rendering(self) -> None:
         """Rows keep their keys but look different (a search term, a style): redraw."""
         self._strips.clear()
         self.refresh()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # A layout pass gives a scroll view its window as its virtual size, which is never
+        # its rows: each pass would then redraw the scrollbar of every view on screen.
+        # The rows are `sync`'s business; only a new size concerns the bar here.
+        return super()._size_updated(size, self.virtual_size, container_size, layout)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

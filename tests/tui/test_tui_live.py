@@ -189,6 +189,32 @@ async def test_the_growing_iteration_list_never_flashes_a_scrollbar() -> None:
         await pilot.press("q")
 
 
+async def test_a_new_iteration_does_not_redraw_scrollbars_whose_look_stays() -> None:
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
+        await wait_until(pilot, lambda: runner.parked and 0 in main.panes, "iteration 1")
+        await pilot.pause()
+        drawn: list[int] = []
+        for slot, pane in main.panes.items():
+            bar = pane.vertical_scrollbar
+            assert pane.virtual_size.height < pane.scrollable_content_region.height
+            render = bar.render
+
+            def counting(slot=slot, render=render):  # type: ignore[no-untyped-def]
+                drawn.append(slot)
+                return render()
+
+            bar.render = counting  # type: ignore[method-assign]
+        runner.open_gate()
+        await wait_until(pilot, lambda: app.view.iterations_done >= 1 and runner.parked, "it. 2")
+        await wait_until(pilot, lambda: main.panes[0].view is app.view.block.children[0], "child")
+        await pilot.pause()
+        # Every pane started over with lines that fit: full bars before and after.
+        assert drawn == []
+        await pilot.press("q")
+
+
 async def test_the_app_leaves_the_garbage_collector_as_it_found_it() -> None:
     before = gc.get_threshold()
     app, runner, control = live_app()
