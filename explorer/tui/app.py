@@ -2,10 +2,9 @@
 
 The app owns the run: the runner's process (`explorer.serve.RunnerProcess`), whose
 event stream it reads on its own loop, the steering, the signals and the exit code.
-`receive` gets every event and only queues it; once a frame the app folds the queue
-into its `History` and `RunView`, and the `MainScreen` writes what changed in one
-batch, so a child printing thousands of lines a second costs a few widget calls per
-frame, not one per line.
+`receive` folds every event into its `History` and `RunView` as it comes; once a
+frame the `MainScreen` writes what changed in one batch, so a child printing
+thousands of lines a second costs a few widget calls per frame, not one per line.
 
 Replay: the same screen over a `TraceHistory`, which reads the trace's outline when it
 opens and each block's events when the screen goes to it.
@@ -19,7 +18,6 @@ import gc
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -47,8 +45,10 @@ FRAME_SECONDS = 1 / 20  # output panes are redrawn at most this often
 # The children being watched need the CPU more than the screen does: frames are spaced
 # so that the app's thread takes about this share of a core (fewer frames when they are
 # dear), but never further apart than SLOWEST_FRAME_SECONDS, or a fast run would only
-# ever show the first line of each iteration.
-DRAW_SHARE = 0.25
+# ever show the first line of each iteration. A frame of a fast run (a new iteration:
+# every pane, the list, the invariants) costs about 25 ms: 4 a second; a frame of one
+# child's output, a few ms: the full 20.
+DRAW_SHARE = 0.1
 SLOWEST_FRAME_SECONDS = 0.5
 APP_NICENESS = 10
 # A frame makes and drops thousands of small objects: at Python's default (700) the
@@ -119,7 +119,6 @@ class ExplorerApp(App[int]):
         self.handle_signals = handle_signals
         self.yield_cpu = yield_cpu
         self.main_screen = MainScreen(start)
-        self._pending: deque[Event] = deque()
         self._flush_scheduled = False
         self._last_flush = 0.0
         self._flush_cpu = 0.0  # the app thread's CPU time when the last frame began
@@ -175,13 +174,17 @@ class ExplorerApp(App[int]):
     # --- the live stream, a frame at a time ---------------------------------------------
 
     def receive(self, event: Event) -> None:
-        """The runner's consumer: queue the event; the frame timer does the rest."""
+        """The runner's consumer: fold the event in; the frame timer draws what changed.
+
+        Folded as it comes (a chunk of the stream at a time), not at the frame: a frame
+        that first folded the lines of a flood kept a key waiting for that long."""
         if self.yield_cpu and isinstance(event, RunStarted):
             # The runner's process has started, at the priority it had: from now on
             # the screen yields the CPU to it and to the children it watches.
             self.yield_cpu = False
             os.nice(APP_NICENESS)
-        self._pending.append(event)
+        self.history.record(event)
+        self.view.apply(event)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.post_message(EventsQueued())
@@ -195,7 +198,7 @@ class ExplorerApp(App[int]):
             self.call_later(self.flush)
 
     async def flush(self) -> None:
-        """Fold everything queued since the last frame and update the screen once."""
+        """Update the screen once with what changed since the last frame."""
         self._flush_scheduled = False
         if not self._last_flush:  # the first frame: the screen is built, the run begins
             self._freeze_start_up()
@@ -204,11 +207,6 @@ class ExplorerApp(App[int]):
         # layout passes it caused, the events it read) paces the next.
         cpu = time.thread_time()
         self._cycle_cpu, self._flush_cpu = cpu - self._flush_cpu, cpu
-        pending = self._pending
-        while pending:
-            event = pending.popleft()
-            self.history.record(event)
-            self.view.apply(event)
         changes = self.view.take_changes()
         if not changes:
             return
