@@ -46,8 +46,8 @@ FRAME_SECONDS = 1 / 20  # output panes are redrawn at most this often
 # so that the app's thread takes about this share of a core (fewer frames when they are
 # dear), but never further apart than SLOWEST_FRAME_SECONDS, or a fast run would only
 # ever show the first line of each iteration. A frame of a fast run (a new iteration:
-# every pane, the list, the invariants) costs about 25 ms: 4 a second; a frame of one
-# child's output, a few ms: the full 20.
+# every pane, the list, the invariants) costs about 25 ms: some 4 a second; a frame that
+# only adds a pane's lines costs less and comes more often, up to 20 a second.
 DRAW_SHARE = 0.1
 SLOWEST_FRAME_SECONDS = 0.5
 APP_NICENESS = 10

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from explorer.control import RunControl
@@ -21,6 +24,16 @@ def live_app() -> tuple[ExplorerApp, FakeRunner, RunControl]:
     control = RunControl()
     runner = FakeRunner(control)
     return ExplorerApp(runner=runner, control=control, source="fake"), runner, control
+
+
+@asynccontextmanager
+async def parked_in_iteration_1() -> AsyncIterator[tuple[ExplorerApp, FakeRunner, Pilot[int]]]:
+    """A live app whose first iteration is halfway, its first child's pane on screen."""
+    app, runner, control = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: runner.parked and 0 in app.main_screen.panes, "it. 1")
+        await pilot.pause()
+        yield app, runner, pilot
 
 
 def list_rows(app: ExplorerApp) -> list[str]:
@@ -97,20 +110,10 @@ async def test_a_live_break_turns_the_row_red_as_it_happens() -> None:
 
 
 async def test_a_burst_of_output_draws_only_the_visible_lines_and_lays_out_nothing() -> None:
-    app, runner, control = live_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with parked_in_iteration_1() as (app, runner, pilot):
         main = app.main_screen
-        await wait_until(pilot, lambda: runner.parked and 0 in main.panes, "iteration 1")
         pane = main.panes[0]
-        await pilot.pause()
-        layouts: list[object] = []
-        refresh_layout = main._refresh_layout
-
-        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-            layouts.append(args)
-            return refresh_layout(*args, **kwargs)
-
-        main._refresh_layout = counting  # type: ignore[method-assign]
+        layouts = record_calls(main, "_refresh_layout")
         built_before = pane.strips_built
         burst = [
             ChildOutput(t=9.0, iteration=1, child=0, stream="stdout", line=f"burst {i}")
@@ -132,31 +135,21 @@ async def test_a_burst_of_output_draws_only_the_visible_lines_and_lays_out_nothi
 
 
 async def test_a_new_line_repaints_its_row_and_a_new_subtitle_only_the_border() -> None:
-    app, runner, control = live_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with parked_in_iteration_1() as (app, runner, pilot):
         main = app.main_screen
-        await wait_until(pilot, lambda: runner.parked and 0 in main.panes, "iteration 1")
         pane = main.panes[0]
-        await pilot.pause()
-        painted: list[int] = []
-        render_line = pane.render_line
-
-        def counting(y: int):  # type: ignore[no-untyped-def]
-            painted.append(y)
-            return render_line(y)
-
-        pane.render_line = counting  # type: ignore[method-assign]
+        painted = record_calls(pane, "render_line")
         rows_before = len(pane.lines)
         app.receive(ChildOutput(t=9.0, iteration=1, child=0, stream="stdout", line="one more"))
         await wait_until(pilot, lambda: pane.lines[-1:] == ["  one more"], "the line")
         await pilot.pause()
-        assert painted == [rows_before], "only the new line's row is drawn"
+        assert painted == [(rows_before,)], "only the new line's row is drawn"
         painted.clear()
         app.receive(CheckpointReached(t=9.1, iteration=1, child=0, name="after-write"))
         await wait_until(pilot, lambda: "after-write" in str(pane.border_subtitle), "subtitle")
         await pilot.pause()
         # The checkpoint is a line too ("◆ after-write"): its row, and no other.
-        assert painted == [rows_before + 1], "a new subtitle redraws the border, not the lines"
+        assert painted == [(rows_before + 1,)], "a new subtitle redraws the border, not the lines"
         assert "after-write" in screen_text(app)
         # The next iteration's child starts with no lines: the rows that showed the last
         # one's are blanked, though only they are drawn again.
@@ -190,28 +183,17 @@ async def test_the_growing_iteration_list_never_flashes_a_scrollbar() -> None:
 
 
 async def test_a_new_iteration_does_not_redraw_scrollbars_whose_look_stays() -> None:
-    app, runner, control = live_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with parked_in_iteration_1() as (app, runner, pilot):
         main = app.main_screen
-        await wait_until(pilot, lambda: runner.parked and 0 in main.panes, "iteration 1")
-        await pilot.pause()
-        drawn: list[int] = []
-        for slot, pane in main.panes.items():
-            bar = pane.vertical_scrollbar
-            assert pane.virtual_size.height < pane.scrollable_content_region.height
-            render = bar.render
-
-            def counting(slot=slot, render=render):  # type: ignore[no-untyped-def]
-                drawn.append(slot)
-                return render()
-
-            bar.render = counting  # type: ignore[method-assign]
+        panes = main.panes.values()
+        assert all(p.virtual_size.height < p.scrollable_content_region.height for p in panes)
+        drawn = [record_calls(p.vertical_scrollbar, "render") for p in panes]
         runner.open_gate()
         await wait_until(pilot, lambda: app.view.iterations_done >= 1 and runner.parked, "it. 2")
         await wait_until(pilot, lambda: main.panes[0].view is app.view.block.children[0], "child")
         await pilot.pause()
         # Every pane started over with lines that fit: full bars before and after.
-        assert drawn == []
+        assert drawn and not any(drawn)
         await pilot.press("q")
 
 
@@ -226,6 +208,19 @@ async def test_the_app_leaves_the_garbage_collector_as_it_found_it() -> None:
         await pilot.press("q")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def record_calls(obj: object, method: str) -> list[tuple[object, ...]]:
+    """Wrap `obj.method` (on the instance) to record the arguments of each call."""
+    calls: list[tuple[object, ...]] = []
+    original = getattr(obj, method)
+
+    def recording(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    setattr(obj, method, recording)
+    return calls
 
 
 def screen_text(app: ExplorerApp) -> str:
