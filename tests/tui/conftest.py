@@ -1,15 +1,38 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 
 from tests.tui.sample_run import write_trace
 
 SIZE = (150, 44)
+
+
+def record_notifications(app: App[object]) -> list[str]:
+    """Keep each message the app shows as a toast (its `notify`, wrapped on the instance:
+    widgets and screens notify through it too)."""
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message: object, *args: object, **kwargs: object) -> None:
+        said.append(str(message))
+        notify(message, *args, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = recording  # type: ignore[method-assign, assignment]
+    return said
+
+
+def screenshot_text(app: App[object]) -> str:
+    """The characters on screen, as the app's screenshot has them (styles dropped)."""
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 @pytest.fixture

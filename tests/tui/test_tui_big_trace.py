@@ -17,7 +17,7 @@ from explorer.trace import TraceReader
 from explorer.tui.app import ExplorerApp, load_replay
 from explorer.tui.history import History, Position
 from explorer.tui.trace_history import BLOCKS_KEPT, TraceHistory
-from tests.tui.conftest import SIZE, wait_until
+from tests.tui.conftest import SIZE, record_notifications, wait_until
 
 REAL_RUN = Path(__file__).resolve().parents[2] / "screenshots" / "trace.jsonl"
 
@@ -115,13 +115,14 @@ async def test_a_bad_line_late_in_a_big_trace_is_named_once_the_list_is_up(
     trace.write_bytes(b"".join(lines))
     offset = sum(map(len, lines[:at]))
     app = load_replay(trace)
+    said = record_notifications(app)
     assert app.notice is None  # opening reads only what the list needs
     async with app.run_test(size=SIZE) as pilot:
         listed = app.main_screen.iteration_list
         await wait_until(pilot, lambda: listed.option_count == n, "every iteration listed")
         # The check of every line, between frames, reaches it without its block being read.
-        await wait_until(pilot, lambda: any(f"byte {offset}: 16 byte(s) skipped" in str(m.message)
-                                            for m in app._notifications), "the bad line named")
+        await wait_until(pilot, lambda: any(f"byte {offset}: 16 byte(s) skipped" in m
+                                            for m in said), "the bad line named")
         assert late not in lazy(app).loaded
 
 

@@ -10,7 +10,7 @@ from textual.widget import Widget
 from explorer.events import Break, ChildOutput, FileChanged, IterationFinished
 from explorer.tui.app import ExplorerApp, load_replay
 from explorer.tui.history import Position
-from tests.tui.conftest import SIZE, wait_until
+from tests.tui.conftest import SIZE, record_notifications, wait_until
 from tests.tui.sample_run import sample_events, write_trace
 
 # OSC 52 with an ST terminator writes the clipboard, CSI 2J clears, OSC 0 sets the title.
@@ -29,19 +29,16 @@ def insert_after(trace: Path, needle: str, line: str) -> int:
     return sum(len(raw) for raw in lines[:at])
 
 
-def notified(app: ExplorerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
-
-
 async def test_a_line_with_wrong_field_types_is_named_not_a_crash(sample_trace: Path) -> None:
     offset = insert_after(sample_trace, "Pulling @stress/beta", ISSUE_LINE)
     app = load_replay(sample_trace)
+    said = record_notifications(app)
     # Framed as an event, it passes the opening's skim: its block's read checks its fields.
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert not any(f"byte {offset}" in m for m in notified(app))
+        assert not any(f"byte {offset}" in m for m in said)
         await app.main_screen.goto(Position(1, app.history.last_index(1)))
-        await wait_until(pilot, lambda: any(f"byte {offset}" in m for m in notified(app)),
+        await wait_until(pilot, lambda: any(f"byte {offset}" in m for m in said),
                          "the warning naming the bad line")
         assert app.main_screen.position is not None and app.main_screen.position.iteration == 1
 
@@ -49,11 +46,12 @@ async def test_a_line_with_wrong_field_types_is_named_not_a_crash(sample_trace: 
 async def test_a_garbage_line_mid_trace_is_named_and_the_rest_shown(sample_trace: Path) -> None:
     offset = insert_after(sample_trace, "Pulling @stress/beta", "\x00\xff not json")
     app = load_replay(sample_trace)
+    said = record_notifications(app)
     assert app.history.run_finished is not None  # read past it to the end
     async with app.run_test(size=SIZE) as pilot:
         # The check of every line runs once the screen is up, and names it.
         await wait_until(pilot, lambda: any(f"byte {offset}: 13 byte(s) skipped" in m
-                                            for m in notified(app)), "the warning naming it")
+                                            for m in said), "the warning naming it")
         end = app.history.end()
         assert app.main_screen.position == end and end is not None and end.iteration == 4
 

@@ -16,7 +16,7 @@ from explorer.tui.app import YOUNG_COLLECTION_THRESHOLD, ExplorerApp
 from explorer.tui.child_view import PANE_LINE_CAP
 from explorer.tui.messages import IterationChosen
 from explorer.tui.timeline import TimelineScreen
-from tests.tui.conftest import SIZE, run_from_palette, wait_until
+from tests.tui.conftest import SIZE, run_from_palette, screenshot_text, wait_until
 from tests.tui.fake_runner import FakeRunner
 
 
@@ -150,7 +150,7 @@ async def test_a_new_line_repaints_its_row_and_a_new_subtitle_only_the_border() 
         await pilot.pause()
         # The checkpoint is a line too ("◆ after-write"): its row, and no other.
         assert painted == [(rows_before + 1,)], "a new subtitle redraws the border, not the lines"
-        assert "after-write" in screen_text(app)
+        assert "after-write" in screenshot_text(app)
         # The next iteration's child starts with no lines: the rows that showed the last
         # one's are blanked, though only they are drawn again.
         painted.clear()
@@ -158,7 +158,7 @@ async def test_a_new_line_repaints_its_row_and_a_new_subtitle_only_the_border() 
         await wait_until(pilot, lambda: app.view.iterations_done >= 1 and runner.parked, "it. 2")
         await wait_until(pilot, lambda: pane.view is app.view.block.children[0], "new child")
         await pilot.pause()
-        assert "one more" not in screen_text(app)
+        assert "one more" not in screenshot_text(app)
         assert len(painted) < pane.size.height
         await pilot.press("q")
 
@@ -221,10 +221,6 @@ def record_calls(obj: object, method: str) -> list[tuple[object, ...]]:
 
     setattr(obj, method, recording)
     return calls
-
-
-def screen_text(app: ExplorerApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def test_latest_state_messages_replace_older_ones() -> None:
