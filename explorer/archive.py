@@ -29,11 +29,17 @@ class ArchivePolicy:
     exclude: tuple[str, ...] = ()
 
     def excludes(self, rel: str) -> bool:
-        return rel.endswith("-shm") or _under_any(rel, self.exclude)
+        return _wal_index(rel) or _under_any(rel, self.exclude)
 
     def includes(self, rel: str) -> bool:
         """Whether the policy covers this path (it, or a dir above it, is included)."""
         return not self.excludes(rel) and (not self.include or _under_any(rel, self.include))
+
+
+def _wal_index(rel: str) -> bool:
+    """SQLite's shared-memory WAL index: rebuilt from the WAL by the next opener, so never
+    archived, and a stale one beside a restored database must go."""
+    return rel.endswith("-shm")
 
 
 def _under_any(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -129,14 +135,17 @@ def _clear(root: Path, directory: Path, policy: ArchivePolicy) -> None:
     """Remove what the policy covers under `directory`; links are removed, never followed."""
     for entry in os.scandir(directory):
         rel = Path(entry.path).relative_to(root).as_posix()
-        if policy.excludes(rel) and not rel.endswith("-shm"):
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if _wal_index(rel) and not is_dir:
+            os.unlink(entry.path)
+        elif policy.excludes(rel):
             continue
-        if entry.is_dir(follow_symlinks=False):
+        elif is_dir:
             _clear(root, Path(entry.path), policy)
             if policy.includes(rel):
                 with contextlib.suppress(OSError):  # not empty: it holds what is kept
                     os.rmdir(entry.path)
-        elif policy.includes(rel) or rel.endswith("-shm"):
+        elif policy.includes(rel):
             os.unlink(entry.path)
 
 

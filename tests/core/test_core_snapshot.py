@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from explorer.archive import archive_dir, restore_archive
+from explorer.archive import ArchivePolicy, archive_dir, restore_archive
 from explorer.snapshot import read_snapshot
 from explorer.stores import StoreSpec, copy_database, list_tree, query_tables
 
@@ -98,6 +98,25 @@ def test_tree_lists_files_only_sorted(tmp_path: Path) -> None:
         (tmp_path / rel).write_text("{}")
     (tmp_path / "@s/empty").mkdir()
     assert list_tree(tmp_path) == ["@s/a/m/a.json", "@s/a/m/x.json", "@s/b/z.json"]
+
+
+def test_a_restore_in_place_drops_a_stale_wal_index_and_keeps_what_is_excluded(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".swamp").mkdir(parents=True)
+    (repo / ".swamp/catalog.db").write_text("as archived")
+    (repo / "cache").mkdir()
+    (repo / "cache/kept").write_text("before")
+    policy = ArchivePolicy(exclude=("cache",))
+    archive = archive_dir(repo, policy)
+    (repo / ".swamp/catalog.db").write_text("changed since")
+    (repo / ".swamp/catalog.db-shm").write_text("a stale index")
+    (repo / "cache/kept").write_text("after")
+    restore_archive(archive, repo, policy, replace=True)
+    assert sorted(os.listdir(repo / ".swamp")) == ["catalog.db"]
+    assert (repo / ".swamp/catalog.db").read_text() == "as archived"
+    assert (repo / "cache/kept").read_text() == "after"  # excluded: left as it was
 
 
 def test_archive_round_trip_keeps_the_catalog_and_drops_shm(tmp_path: Path) -> None:
