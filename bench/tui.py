@@ -68,9 +68,6 @@ def trace_text(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def run_finished(path: Path) -> bool:
-    return '"kind":"run_finished"' in trace_text(path)
-
 
 def explorer_argv(trace: Path, work: Path, iterations: int, seed: int) -> list[str]:
     return [
@@ -88,7 +85,10 @@ def headless_run(tmp: Path, iterations: int, seed: int) -> list[float]:
 
 def process_cpu(pid: int) -> float:
     """CPU seconds (user and system, every thread) a live process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    from explorer.descendants import proc_stat
+
+    fields = proc_stat(pid)
+    assert fields is not None, f"process {pid} is gone"
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -124,10 +124,10 @@ def tmux_run(tmp: Path, iterations: int, seed: int) -> tuple[list[float], float,
     deadline = time.monotonic() + RUN_DEADLINE_SECONDS
     cpu_at_start: float | None = None
     try:
-        while not run_finished(trace):
+        while '"kind":"run_finished"' not in (text := trace_text(trace)):
             if time.monotonic() > deadline:
                 raise SystemExit(f"the app's run did not finish in {RUN_DEADLINE_SECONDS} s")
-            if cpu_at_start is None and '"iteration_started"' in trace_text(trace):
+            if cpu_at_start is None and '"iteration_started"' in text:
                 cpu_at_start = process_cpu(pid)
             tick.wait(0.05)
         cpu_during = process_cpu(pid) - (cpu_at_start or 0.0)

@@ -92,22 +92,37 @@ class ProcessGroups:
         return await end_orphans(self._before | self.leaders)
 
 
+class LineSplitter:
+    """A stream's chunks cut into lines (without their newlines): a line longer than a
+    chunk is joined once, when its end arrives, not copied again with every chunk."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The lines this chunk ends."""
+        if b"\n" not in chunk:
+            self._parts.append(chunk)
+            return []
+        *complete, tail = b"".join([*self._parts, chunk]).split(b"\n")
+        self._parts = [tail] if tail else []
+        return complete
+
+    def rest(self) -> bytes:
+        """An unended last line, once the stream is over."""
+        return b"".join(self._parts)
+
+
 async def read_lines(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
     """Every line of the stream as it comes (without its newline), then an unended tail.
 
-    Read in chunks rather than with readline, which fails on a line over its limit; a
-    line longer than a chunk is joined once, when its end arrives."""
-    parts: list[bytes] = []
+    Read in chunks rather than with readline, which fails on a line over its limit."""
+    lines = LineSplitter()
     while chunk := await reader.read(CHUNK):
-        if b"\n" not in chunk:
-            parts.append(chunk)
-            continue
-        *complete, tail = b"".join([*parts, chunk]).split(b"\n")
-        parts = [tail] if tail else []
-        for line in complete:
+        for line in lines.feed(chunk):
             yield line
-    if parts:
-        yield b"".join(parts)
+    if tail := lines.rest():
+        yield tail
 
 
 async def _pump(

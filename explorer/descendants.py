@@ -46,7 +46,7 @@ def subreaper() -> Iterator[bool]:
             _prctl(PR_SET_CHILD_SUBREAPER, 0)
 
 
-def _stat(pid: int) -> list[str] | None:
+def proc_stat(pid: int) -> list[str] | None:
     """/proc/PID/stat's fields after the command name (state first), or None if gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
@@ -74,7 +74,7 @@ def live_members(pgid: int) -> list[int]:
         return []
     members = []
     for entry in os.listdir("/proc"):
-        fields = _stat(int(entry)) if entry.isdigit() else None
+        fields = proc_stat(int(entry)) if entry.isdigit() else None
         # fields: state, ppid, pgrp, session, ...
         if fields is not None and int(fields[2]) == pgid and fields[0] not in "ZX":
             members.append(int(entry))
@@ -105,7 +105,7 @@ def orphans(known: Collection[int]) -> list[int]:
     session = os.getsid(0)
     frontier = []
     for pid in children_of(os.getpid()):
-        fields = _stat(pid)
+        fields = proc_stat(pid)
         if pid not in known and fields is not None and int(fields[3]) != session:
             frontier.append(pid)
     found: list[int] = []
@@ -122,7 +122,7 @@ async def end_orphans(known: Collection[int]) -> int:
     found = orphans(known)
     running = 0
     for pid in found:
-        fields = _stat(pid)
+        fields = proc_stat(pid)
         if fields is not None and fields[0] not in "ZX":
             running += 1
         with contextlib.suppress(ProcessLookupError):

@@ -61,6 +61,11 @@ class Merged:
     verdicts: dict[str, int]
 
     @property
+    def in_run_order(self) -> list[Part]:
+        """The parts by seed, then by their first planned iteration."""
+        return sorted(self.parts, key=_order)
+
+    @property
     def exit_code(self) -> int:
         if self.failing or self.extra_failing:
             return EXIT_FAILED
@@ -221,7 +226,7 @@ def summary_lines(merged: Merged) -> list[str]:
     ran = sum(merged.verdicts.values())
     lines = [f"race-explorer merge: scenario {merged.scenario}, {len(merged.parts)} trace(s), "
              f"{ran} of {merged.total * runs} iterations"]
-    for part in sorted(merged.parts, key=_order):
+    for part in merged.in_run_order:
         code = part.finished.exit_code if part.finished else "none (truncated)"
         lines.append(f"  {part.unit}: {part.path} ({len(part.blocks)} blocks, exit {code})")
     lines += [f"{verdict}: {count}" for verdict, count in merged.verdicts.items()]
@@ -266,7 +271,7 @@ def _junit_suite(part: Part) -> ET.Element:
 
 def write_junit(merged: Merged, path: Path) -> None:
     root = ET.Element("testsuites", name=f"race-explorer: {merged.scenario}")
-    for part in sorted(merged.parts, key=_order):
+    for part in merged.in_run_order:
         root.append(_junit_suite(part))
     for total in ("tests", "failures", "errors"):
         root.set(total, str(sum(int(s.get(total, "0")) for s in root)))
@@ -283,7 +288,7 @@ OUTPUTS: dict[str, Callable[[Merged, Path], object]] = {
         summary_markdown(merged), encoding="utf-8"),
     "junit.xml": write_junit,
     "report.html": lambda merged, path: write_report(
-        path, [p.path for p in sorted(merged.parts, key=_order)], merged.notes),
+        path, [p.path for p in merged.in_run_order], merged.notes),
 }
 OUTPUT_FILES = tuple(OUTPUTS)
 

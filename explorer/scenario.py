@@ -256,9 +256,6 @@ class _Parser(ValueReader):
             raise self.fail("checkpoints.release_points",
                             CHECKPOINTS["release_points"].expected, points)
         window = self.value(table, CHECKPOINTS["release_window"], "checkpoints")
-        if window > 1:
-            raise self.fail("checkpoints.release_window",
-                            CHECKPOINTS["release_window"].expected, window)
         steps = self.value(table, CHECKPOINTS["pct_steps"], "checkpoints")
         return Checkpoints(mode, roots, tuple(groups), tuple(points), window, steps)
 

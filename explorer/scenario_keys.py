@@ -52,6 +52,7 @@ class Key:
     default: Any = None  # what the parser takes when the key is absent
     default_as: str = ""  # the default in words, when it depends on the rest of the file
     minimum: float = 0  # for integers and numbers
+    maximum: float = math.inf
     expected_as: str = ""  # what an error says is expected, when the kind's words do not fit
 
     @property
@@ -59,10 +60,11 @@ class Key:
         return self.expected_as or _EXPECTED[self.kind].format(minimum=self.minimum)
 
     def accepts(self, value: Any) -> bool:
-        """Whether a value of the right type is in range: a number finite and at least the
-        minimum (nan, inf and negatives slip past a bare `<`), a repo path inside the repo."""
+        """Whether a value of the right type is in range: a number finite and from the
+        minimum to the maximum (nan, inf and negatives slip past a bare `<`), a repo path
+        inside the repo."""
         if self.kind in ("integer", "number"):
-            return math.isfinite(value) and value >= self.minimum
+            return math.isfinite(value) and self.minimum <= value <= self.maximum
         if self.kind == "repo_path":
             return inside(value)
         return True
@@ -212,7 +214,7 @@ CHECKPOINTS = Table("[checkpoints]", (
         default_as="none", expected_as="a list of checkpoint name globs"),
     Key("release_window", "number", "the chance the step after a release point is open to "
         "spin-waiting children; `--release-window` overrides it", 0.5,
-        expected_as="a number from 0 to 1"),
+        maximum=1, expected_as="a number from 0 to 1"),
     Key("pct_steps", "integer", "PCT's k, about the checkpoints an iteration reaches, so its "
         "change points fall anywhere in one; `--pct-steps` overrides it",
         default_as="the mode's guess: " + ", ".join(

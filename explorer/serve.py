@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from explorer.children import CHUNK, LineSplitter
 from explorer.control import RunControl
 from explorer.event_json import event_from_dict, event_from_json
 from explorer.events import Event, RunFinished
@@ -45,7 +46,6 @@ STEERING = (
     "pause", "resume", "one_more", "stop", "hold_decisions", "one_decision", "release_decisions",
 )
 STDERR_KEPT = 4000  # characters of the process's stderr kept for an error message
-PIPE_CHUNK = 1 << 16
 
 
 class RunnerProcess:
@@ -168,14 +168,13 @@ def _read_lines(
     """The reading thread: drains the pipe as fast as the runner fills it, whatever the
     app's loop is doing, and hands the loop its lines a chunk at a time, then None.
     Only bytes: decoding here would hold the GIL the loop needs for keys and drawing."""
-    tail = b""
+    splitter = LineSplitter()
     try:
         with open(fd, "rb", buffering=0, closefd=True) as pipe:
-            while chunk := pipe.read(PIPE_CHUNK):
-                *lines, tail = (tail + chunk).split(b"\n")
-                if lines:
+            while chunk := pipe.read(CHUNK):
+                if lines := splitter.feed(chunk):
                     loop.call_soon_threadsafe(deliver, lines)
-        if tail:
+        if tail := splitter.rest():
             loop.call_soon_threadsafe(deliver, [tail])
         loop.call_soon_threadsafe(deliver, None)
     except OSError as exc:

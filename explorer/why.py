@@ -177,9 +177,8 @@ def _ran(steps: list[Step], child: int, default: Step) -> Step:
 
 
 def entity_of(brk: Break) -> str | None:
-    """What the break concerns: its entity (or extension); None for the stores as a whole."""
-    named = getattr(brk, "entity", None) or brk.extension
-    return str(named) if named else None
+    """What the break concerns: its extension; None for the stores as a whole."""
+    return str(brk.extension) if brk.extension else None
 
 
 def _concerns(brk: Break, entity: str | None, invariants: set[str]) -> bool:
@@ -192,10 +191,14 @@ def _touches(s: Step, entity: str | None) -> bool:
         entity is not None and entity in line for _, line in s.output)
 
 
+def _finished_breaks(events: Iterable[Event]) -> list[Break]:
+    finished = next((e for e in events if isinstance(e, IterationFinished)), None)
+    return finished.breaks if finished is not None else []
+
+
 def breaks_to_explain(events: Iterable[Event]) -> list[Break]:
     """The block's breaks a person asks about: its failing ones, else all it had."""
-    finished = next((e for e in events if isinstance(e, IterationFinished)), None)
-    breaks = finished.breaks if finished is not None else []
+    breaks = _finished_breaks(events)
     return [b for b in breaks if b.is_failure] or breaks
 
 
@@ -204,8 +207,7 @@ def explain(events: Iterable[Event], breaks: Sequence[Break] | None = None) -> l
     events = list(events)
     steps, children = timeline(events)
     if breaks is None:
-        finished = next((e for e in events if isinstance(e, IterationFinished)), None)
-        breaks = [b for b in (finished.breaks if finished else []) if b.is_failure]
+        breaks = [b for b in _finished_breaks(events) if b.is_failure]
     by_entity: dict[str | None, list[Break]] = {}
     for brk in breaks:
         by_entity.setdefault(entity_of(brk), []).append(brk)

@@ -29,8 +29,8 @@ def arg(index: int) -> int:
     return 16 + 8 * index
 
 
-# O_WRONLY | O_RDWR | O_CREAT | O_TRUNC: an open that may change the file or make one.
-OPEN_WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000
+# An open that may change the file or make one.
+OPEN_WRITE_FLAGS = abi.O_WRONLY | abi.O_RDWR | abi.O_CREAT | abi.O_TRUNC
 OPEN_FLAGS_ARG = {"open": 1, "openat": 2}  # openat2's flags are behind a pointer
 
 Instruction = tuple[int, int, int, int]

@@ -98,7 +98,7 @@ def _fcntl_lock(tid: int, a: list[int]) -> tuple[str, tuple[int, ...]]:
     if command in (abi.F_GETLK, abi.F_OFD_GETLK):
         family = "getlk"
     else:
-        unlock = len(raw) >= 2 and int.from_bytes(raw[:2], "little") == abi.F_UNLCK
+        unlock = bool(fields) and fields[0] == abi.F_UNLCK
         family = "unlock" if unlock else "lock"
     return family, (kind, *fields)
 

@@ -140,9 +140,9 @@ class ExplorerApp(App[int]):
 
     async def on_mount(self) -> None:
         if self.notice:
-            self.notify(self.notice, title="Trace", severity="warning", timeout=10)
-        self._freeze_start_up()
+            self.warn_about_trace(self.notice)
         if self.runner is None:
+            self._freeze_start_up()  # live, at the first frame: the screen is built by then
             self.call_after_refresh(self.run_worker, self._check_replay, group="check")
             return
         self._flush_cpu = time.thread_time()  # start-up is not a frame's cost
@@ -161,15 +161,17 @@ class ExplorerApp(App[int]):
         walk it again and again. Its full passes took a quarter of a live app's CPU
         (about 90 ms each); on a 200 MB replay, 0.25 s each."""
         gc.freeze()
-        if self._gc_threshold is None:
-            self._gc_threshold = gc.get_threshold()
-            gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *self._gc_threshold[1:])
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *self._gc_threshold[1:])
+
+    def warn_about_trace(self, warning: str) -> None:
+        self.notify(warning, title="Trace", severity="warning", timeout=10)
 
     async def _check_replay(self) -> None:  # once the screen is up, between frames
         for _ in self.history.check():
             await asyncio.sleep(0)
         if warning := self.history.take_warning():
-            self.notify(warning, title="Trace", severity="warning", timeout=10)
+            self.warn_about_trace(warning)
 
     # --- the live stream, a frame at a time ---------------------------------------------
 

@@ -250,7 +250,7 @@ class MainScreen(Screen[None]):
         self.position = position
         self.shown = app.view if position is None else self.history.view_at(position)
         if warning := self.history.take_warning():  # a block just read had a bad line
-            self.notify(warning, title="Trace", severity="warning", timeout=10)
+            self.explorer.warn_about_trace(warning)
         await self._render_view(self.shown, None)
         self.refresh_bindings()
 

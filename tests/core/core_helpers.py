@@ -11,6 +11,7 @@ from pathlib import Path
 
 from watchfiles import watch
 
+from explorer.descendants import proc_stat
 from explorer.events import CatalogRow, Event, RunFinished, StoreItem, StoreState, StoreTable
 from explorer.runner import Runner, RunOptions
 from explorer.scenario import DEFAULT_SCENARIO, load_scenario
@@ -130,17 +131,27 @@ def run_explorer(*args: str, cwd: Path, timeout: float = 150,
 
 def pid_alive(pid: int) -> bool:
     """A process that exists and is not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in ("Z", "X")
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def wait_on_files(directory: Path, condition: Callable[[], bool], timeout: float = 60) -> bool:
+    """Wait (on file events in `directory`, no polling sleep) until `condition` holds;
+    whether it did before the timeout."""
+    deadline = time.monotonic() + timeout
+    if condition():
+        return True
+    directory.mkdir(parents=True, exist_ok=True)
+    for _ in watch(directory, rust_timeout=200, yield_on_timeout=True, debounce=50, step=20):
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            break
+    return False
 
 
 def wait_for_text(path: Path, needles: Sequence[str], timeout: float = 60) -> str:
     """Wait (on file events, no polling sleep) until the file holds every needle."""
-    deadline = time.monotonic() + timeout
 
     def text() -> str:
         try:
@@ -148,15 +159,8 @@ def wait_for_text(path: Path, needles: Sequence[str], timeout: float = 60) -> st
         except FileNotFoundError:
             return ""
 
-    if all(n in text() for n in needles):
+    if wait_on_files(path.parent, lambda: all(n in text() for n in needles), timeout):
         return text()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in watch(path.parent, rust_timeout=200, yield_on_timeout=True, debounce=50, step=20):
-        current = text()
-        if all(n in current for n in needles):
-            return current
-        if time.monotonic() > deadline:
-            break
     raise AssertionError(f"{path} never held {needles!r}; it holds {text()[-500:]!r}")
 
 

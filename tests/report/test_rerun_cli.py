@@ -7,15 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from watchfiles import watch
 
 from explorer.events import RunStarted
 from explorer.trace import TraceReader
-from tests.core.core_helpers import explorer_env, run_explorer
+from tests.core.core_helpers import explorer_cmd, explorer_env, run_explorer, wait_on_files
 
 
 def test_rerun_without_headless_exits_with_its_code_and_no_app(
@@ -68,15 +66,13 @@ def interrupt_when_started(args: list[str], cwd: Path, reruns: int) -> tuple[int
     (waiting on file events in its runs dir); its exit code, stdout and stderr."""
     runs = cwd / ".race-explorer" / "runs"
     runs.mkdir(parents=True)
-    process = subprocess.Popen([sys.executable, "-m", "explorer", *args], cwd=cwd,
+    process = subprocess.Popen(explorer_cmd(*args), cwd=cwd,
                                env=explorer_env(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        if started_reruns(runs) < reruns:
-            for _ in watch(runs, rust_timeout=200, yield_on_timeout=True, debounce=10, step=10,
-                           stop_event=None):
-                if started_reruns(runs) >= reruns or process.poll() is not None:
-                    break
+        assert wait_on_files(
+            runs, lambda: started_reruns(runs) >= reruns or process.poll() is not None, 90
+        ), f"{reruns} rerun(s) never began"
         os.kill(process.pid, signal.SIGINT)
         out, errors = process.communicate(timeout=90)
     finally:

@@ -15,18 +15,25 @@ from tests.tui.sample_run import write_trace
 SIZE = (150, 44)
 
 
+def record_calls(
+    obj: object, method: str, keep: Callable[..., object] = lambda *args, **kwargs: args
+) -> list[object]:
+    """Wrap `obj.method` (on the instance) to record what `keep` makes of each call's
+    arguments (by default, the positional ones)."""
+    calls: list[object] = []
+    original = getattr(obj, method)
+
+    def recording(*args: object, **kwargs: object) -> object:
+        calls.append(keep(*args, **kwargs))
+        return original(*args, **kwargs)
+
+    setattr(obj, method, recording)
+    return calls
+
+
 def record_notifications(app: App[object]) -> list[str]:
-    """Keep each message the app shows as a toast (its `notify`, wrapped on the instance:
-    widgets and screens notify through it too)."""
-    said: list[str] = []
-    notify = app.notify
-
-    def recording(message: object, *args: object, **kwargs: object) -> None:
-        said.append(str(message))
-        notify(message, *args, **kwargs)  # type: ignore[arg-type]
-
-    app.notify = recording  # type: ignore[method-assign, assignment]
-    return said
+    """Each message the app shows as a toast (widgets and screens notify through it)."""
+    return record_calls(app, "notify", lambda message, *_, **__: str(message))  # type: ignore[return-value]
 
 
 def screenshot_text(app: App[object]) -> str:

@@ -16,7 +16,13 @@ from explorer.tui.app import YOUNG_COLLECTION_THRESHOLD, ExplorerApp
 from explorer.tui.child_view import PANE_LINE_CAP
 from explorer.tui.messages import IterationChosen
 from explorer.tui.timeline import TimelineScreen
-from tests.tui.conftest import SIZE, run_from_palette, screenshot_text, wait_until
+from tests.tui.conftest import (
+    SIZE,
+    record_calls,
+    run_from_palette,
+    screenshot_text,
+    wait_until,
+)
 from tests.tui.fake_runner import FakeRunner
 
 
@@ -208,19 +214,6 @@ async def test_the_app_leaves_the_garbage_collector_as_it_found_it() -> None:
         await pilot.press("q")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
-
-
-def record_calls(obj: object, method: str) -> list[tuple[object, ...]]:
-    """Wrap `obj.method` (on the instance) to record the arguments of each call."""
-    calls: list[tuple[object, ...]] = []
-    original = getattr(obj, method)
-
-    def recording(*args: object, **kwargs: object) -> object:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    setattr(obj, method, recording)
-    return calls
 
 
 def test_latest_state_messages_replace_older_ones() -> None:
